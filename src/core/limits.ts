@@ -1,0 +1,20 @@
+// Safety limits applied to every decode (always on). Sources: protocol-notes.md
+// "Limits worth enforcing on hostile input" and ClickHouse's own caps.
+export const Limits = {
+  /** varuint encoding length cap (LEB128 of a 64-bit value). */
+  maxVarUIntBytes: 10,
+  /** A single String / type name / packet string. */
+  maxStringBytes: 1 << 30,
+  /** Columns in one block. */
+  maxColumns: 1_000_000,
+  /** Rows in one block. */
+  maxRows: 1e12,
+  /** FixedString(N) width. */
+  maxFixedStringBytes: 0xffffff,
+  /** Type-name nesting depth. */
+  maxTypeDepth: 300,
+  /** Elements addressed by array offsets in one column. */
+  maxArrayElements: 0xffffffff,
+  /** ClickHouse caps a compressed frame at 1 GiB. */
+  maxFrameBytes: 1 << 30,
+} as const;
