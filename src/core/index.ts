@@ -1,4 +1,11 @@
 export * from './errors.js';
+export { Limits } from './limits.js';
 export { Cursor } from './io/cursor.js';
 export { Writer, concatBytes } from './io/writer.js';
+export { StreamBuffer } from './io/stream-buffer.js';
+export { parseType, printType } from './types/index.js';
 export type { TypeNode, TypeArg } from './types/type-node.js';
+export type { Column, ValueOptions, Codec } from './columns/column.js';
+export { DecodedColumn } from './columns/column.js';
+export { codecForType, CodecCache } from './columns/registry.js';
+export * from './native/index.js';

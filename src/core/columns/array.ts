@@ -1,0 +1,116 @@
+// Array(T): UInt64 cumulative end offsets per row, then all elements flattened.
+import { DecodeError, LimitError } from '../errors.js';
+import type { Cursor } from '../io/cursor.js';
+import type { Writer } from '../io/writer.js';
+import type { TypeNode } from '../types/type-node.js';
+import { Limits } from '../limits.js';
+import { type Codec, type AnyCodec, type ValueOptions, RowValueError } from './column.js';
+
+export interface ArrayData {
+  /** ends[i] = end offset of row i in the flattened elements. */
+  ends: Uint32Array;
+  inner: unknown;
+}
+
+/** Read rows UInt64 offsets; checks they are non-decreasing and below the element limit. */
+export function readOffsets(c: Cursor, rows: number, what: string): Uint32Array {
+  c.needItems(rows, 8);
+  const dv = c.view;
+  const ends = new Uint32Array(rows);
+  let p = c.pos;
+  let prev = 0;
+  for (let i = 0; i < rows; i++, p += 8) {
+    const lo = dv.getUint32(p, true);
+    const hi = dv.getUint32(p + 4, true);
+    if (hi !== 0 || lo > Limits.maxArrayElements) throw new LimitError(`${what} offset at row ${i} exceeds ${Limits.maxArrayElements} elements`);
+    if (lo < prev) throw new DecodeError(`${what} offsets decrease at row ${i} (${prev} then ${lo})`);
+    ends[i] = lo;
+    prev = lo;
+  }
+  c.pos = p;
+  return ends;
+}
+
+export function writeOffsets(w: Writer, ends: Uint32Array): void {
+  const n = ends.length;
+  w.ensure(n * 8);
+  const dv = w.slabView();
+  let p = w.pos;
+  for (let i = 0; i < n; i++, p += 8) {
+    dv.setUint32(p, ends[i]!, true);
+    dv.setUint32(p + 4, 0, true);
+  }
+  w.pos = p;
+}
+
+/** Flatten row values (arrays/iterables) into elements and end offsets. */
+export function flattenRows(values: ArrayLike<unknown>, what: string): { ends: Uint32Array; flat: unknown[]; rowOf: Uint32Array } {
+  const n = values.length;
+  const ends = new Uint32Array(n);
+  const flat: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (Array.isArray(v)) for (const x of v) flat.push(x);
+    else if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+      const a = v as unknown as ArrayLike<unknown>;
+      for (let k = 0; k < a.length; k++) flat.push(a[k]);
+    } else if (v != null && typeof v === 'object' && Symbol.iterator in v && typeof v !== 'string') {
+      for (const x of v as Iterable<unknown>) flat.push(x);
+    } else throw new RowValueError(i, v, `not an array for ${what}`);
+    ends[i] = flat.length;
+  }
+  const rowOf = new Uint32Array(flat.length);
+  let r = 0;
+  for (let k = 0; k < flat.length; k++) {
+    while (ends[r]! <= k) r++;
+    rowOf[k] = r;
+  }
+  return { ends, flat, rowOf };
+}
+
+export function makeArrayCodec(node: TypeNode, inner: AnyCodec): Codec<ArrayData> {
+  const typeName = `Array(${inner.typeName})`;
+  const rowValue = (d: ArrayData, i: number, o: ValueOptions): unknown => {
+    const s = i === 0 ? 0 : d.ends[i - 1]!;
+    const e = d.ends[i]!;
+    if (o.arrays === 'typed') {
+      const all = inner.toArray(d.inner, o);
+      if (ArrayBuffer.isView(all)) return (all as unknown as Uint8Array).subarray(s, e);
+    }
+    const out = new Array<unknown>(e - s);
+    for (let k = s; k < e; k++) out[k - s] = inner.get(d.inner, k, o);
+    return out;
+  };
+  return {
+    typeName,
+    node,
+    readPrefix: (c, ctx) => inner.readPrefix(c, ctx),
+    decode(c, rows, prefix, ctx) {
+      const ends = readOffsets(c, rows, typeName);
+      const n = rows ? ends[rows - 1]! : 0;
+      return { ends, inner: inner.decode(c, n, prefix, ctx) };
+    },
+    length: (d) => d.ends.length,
+    get: rowValue,
+    toArray(d, o) {
+      const out = new Array<unknown>(d.ends.length);
+      for (let i = 0; i < out.length; i++) out[i] = rowValue(d, i, o);
+      return out;
+    },
+    fromValues(values) {
+      const { ends, flat, rowOf } = flattenRows(values, typeName);
+      try {
+        return { ends, inner: inner.fromValues(flat) };
+      } catch (e) {
+        if (e instanceof RowValueError) throw new RowValueError(rowOf[e.row]!, values[rowOf[e.row]!], `element ${e.row - (rowOf[e.row]! ? ends[rowOf[e.row]! - 1]! : 0)}: ${e.reason}`);
+        throw e;
+      }
+    },
+    writePrefix: (w, d, ctx) => inner.writePrefix(w, d.inner, ctx),
+    encode(w, d, ctx) {
+      writeOffsets(w, d.ends);
+      inner.encode(w, d.inner, ctx);
+    },
+    defaultValue: () => [],
+  };
+}

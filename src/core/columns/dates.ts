@@ -1,0 +1,178 @@
+// Date (UInt16 days), Date32 (Int32 days), DateTime (UInt32 seconds, optional
+// timezone), DateTime64(p, tz) (Int64 ticks of 10^-p s). Time and Time64 live in time.ts.
+import type { Cursor } from '../io/cursor.js';
+import type { Writer } from '../io/writer.js';
+import type { TypeNode } from '../types/type-node.js';
+import { type Codec, type ValueOptions, RowValueError, noPrefix } from './column.js';
+import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
+import { formatDateTime, formatDays, parseDateTime, parseDays } from './timezone.js';
+
+function quoteTz(tz: string): string {
+  return "'" + tz.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+}
+
+export function makeDateCodec(node: TypeNode): Codec<FixedData> {
+  const is32 = node.name === 'Date32';
+  const width = is32 ? 4 : 2;
+  const ctor = (is32 ? Int32Array : Uint16Array) as unknown as TypedCtor;
+  // Date32 spans 1900-01-01 .. 2299-12-31 (ClickHouse 22.8+).
+  const min = is32 ? -25567 : 0;
+  const max = is32 ? 120529 : 65535;
+  const value = (days: number, o: ValueOptions): unknown => {
+    if (o.dates === 'Date') return new Date(days * 86400000);
+    if (o.dates === 'bigint') return days;
+    return formatDays(days);
+  };
+  return {
+    typeName: node.name,
+    node,
+    readPrefix: noPrefix,
+    decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
+    length: (d) => d.rows,
+    get: (d, i, o) => value(typedOf<Int32Array>(d, ctor)[i]!, o),
+    toArray: (d, o) => Array.from(typedOf<Int32Array>(d, ctor), (x) => value(x, o)),
+    fromValues(values) {
+      const n = values.length;
+      const t = is32 ? new Int32Array(n) : new Uint16Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = values[i];
+        let days: number | undefined;
+        if (typeof v === 'string') days = parseDays(v);
+        else if (v instanceof Date) days = Math.floor(v.getTime() / 86400000);
+        else if (typeof v === 'number' && Number.isInteger(v)) days = v;
+        else if (typeof v === 'bigint') days = Number(v);
+        if (days === undefined || Number.isNaN(days)) throw new RowValueError(i, v, `not a date ('YYYY-MM-DD', Date or day number)`);
+        if (days < min || days > max) throw new RowValueError(i, v, `out of range for ${node.name}`);
+        t[i] = days;
+      }
+      return { bytes: new Uint8Array(t.buffer), rows: n, typed: t };
+    },
+    writePrefix: noPrefix,
+    encode: (w: Writer, d) => writeFixed(w, d),
+    defaultValue: () => '1970-01-01',
+  };
+}
+
+export function makeDateTimeCodec(node: TypeNode, tz: string | undefined): Codec<FixedData> {
+  const typeName = tz === undefined ? 'DateTime' : `DateTime(${quoteTz(tz)})`;
+  const u32 = Uint32Array as unknown as TypedCtor;
+  const value = (sec: number, o: ValueOptions): unknown => {
+    switch (o.dates) {
+      case 'string':
+        return formatDateTime(sec, tz ?? o.serverTimezone);
+      case 'bigint':
+        return BigInt(sec);
+      default:
+        return new Date(sec * 1000);
+    }
+  };
+  return {
+    typeName,
+    node,
+    readPrefix: noPrefix,
+    decode: (c: Cursor, rows: number) => readFixed(c, rows, 4),
+    length: (d) => d.rows,
+    get: (d, i, o) => value(typedOf<Uint32Array>(d, u32)[i]!, o),
+    toArray: (d, o) => Array.from(typedOf<Uint32Array>(d, u32), (x) => value(x, o)),
+    fromValues(values) {
+      const n = values.length;
+      const t = new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = values[i];
+        let sec: number | undefined;
+        if (v instanceof Date) sec = Math.floor(v.getTime() / 1000);
+        else if (typeof v === 'number' && Number.isInteger(v)) sec = v;
+        else if (typeof v === 'bigint') sec = Number(v);
+        else if (typeof v === 'string') {
+          const p = parseDateTime(v, tz);
+          if (p) sec = p[0];
+          else if (/^\d+$/.test(v.trim())) sec = Number(v.trim());
+        }
+        if (sec === undefined || Number.isNaN(sec)) throw new RowValueError(i, v, 'not a date-time (Date, epoch seconds or string)');
+        if (sec < 0 || sec > 0xffffffff) throw new RowValueError(i, v, 'out of range for DateTime (1970-01-01 .. 2106-02-07)');
+        t[i] = sec;
+      }
+      return { bytes: new Uint8Array(t.buffer), rows: n, typed: t };
+    },
+    writePrefix: noPrefix,
+    encode: (w: Writer, d) => writeFixed(w, d),
+    defaultValue: () => new Date(0),
+  };
+}
+
+/** 'YYYY-MM-DD HH:MM:SS[.fff…]' of ticks of 10^-p seconds in tz. */
+export function formatTicks(ticks: bigint, p: number, tz: string | undefined): string {
+  const scale = 10n ** BigInt(p);
+  let sec = ticks / scale;
+  let frac = ticks % scale;
+  if (frac < 0n) {
+    frac += scale;
+    sec -= 1n;
+  }
+  const base = formatDateTime(Number(sec), tz);
+  return p === 0 ? base : base + '.' + frac.toString().padStart(p, '0');
+}
+
+export function makeDateTime64Codec(node: TypeNode, precision: number, tz: string | undefined): Codec<FixedData> {
+  const typeName = tz === undefined ? `DateTime64(${precision})` : `DateTime64(${precision}, ${quoteTz(tz)})`;
+  const i64 = BigInt64Array as unknown as TypedCtor;
+  const scale = 10n ** BigInt(precision);
+  const msDiv = precision >= 3 ? 10n ** BigInt(precision - 3) : 1n;
+  const msMul = precision < 3 ? 10 ** (3 - precision) : 1;
+  const toDate = (t: bigint): Date => {
+    if (precision >= 3) {
+      let ms = t / msDiv;
+      if (t < 0n && t % msDiv !== 0n) ms -= 1n;
+      return new Date(Number(ms));
+    }
+    return new Date(Number(t) * msMul);
+  };
+  const value = (t: bigint, o: ValueOptions): unknown => {
+    switch (o.dates) {
+      case 'string':
+        return formatTicks(t, precision, tz ?? o.serverTimezone);
+      case 'bigint':
+        return t;
+      case 'Date':
+        return toDate(t);
+      default:
+        return precision <= 3 ? toDate(t) : formatTicks(t, precision, tz ?? o.serverTimezone);
+    }
+  };
+  return {
+    typeName,
+    node,
+    readPrefix: noPrefix,
+    decode: (c: Cursor, rows: number) => readFixed(c, rows, 8),
+    length: (d) => d.rows,
+    get: (d, i, o) => value(typedOf<BigInt64Array>(d, i64)[i]!, o),
+    toArray: (d, o) => Array.from(typedOf<BigInt64Array>(d, i64), (x) => value(x, o)),
+    fromValues(values) {
+      const n = values.length;
+      const t = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = values[i];
+        let ticks: bigint | undefined;
+        if (v instanceof Date) {
+          const ms = v.getTime();
+          if (!Number.isNaN(ms)) ticks = precision >= 3 ? BigInt(ms) * msDiv : BigInt(Math.floor(ms / msMul));
+        } else if (typeof v === 'bigint') ticks = v;
+        else if (typeof v === 'number' && Number.isFinite(v)) ticks = BigInt(Math.round(v * Number(scale)));
+        else if (typeof v === 'string') {
+          const p = parseDateTime(v, tz);
+          if (p) {
+            const frac = p[1].slice(0, precision).padEnd(precision, '0');
+            if (/[1-9]/.test(p[1].slice(precision))) throw new RowValueError(i, v, `has more than ${precision} fractional digits`);
+            ticks = BigInt(p[0]) * scale + (precision ? BigInt(frac) : 0n);
+          }
+        }
+        if (ticks === undefined) throw new RowValueError(i, v, 'not a date-time (Date, string, epoch seconds or bigint ticks)');
+        t[i] = ticks;
+      }
+      return { bytes: new Uint8Array(t.buffer), rows: n, typed: t };
+    },
+    writePrefix: noPrefix,
+    encode: (w: Writer, d) => writeFixed(w, d),
+    defaultValue: () => 0n,
+  };
+}

@@ -1,0 +1,97 @@
+// Map(K, V): on the wire exactly Array(Tuple(K, V)) — offsets, then all keys,
+// then all values (prefixes: K's then V's).
+import type { Cursor } from '../io/cursor.js';
+import type { TypeNode } from '../types/type-node.js';
+import { type Codec, type AnyCodec, type ValueOptions, RowValueError } from './column.js';
+import { readOffsets, writeOffsets } from './array.js';
+
+export interface MapData {
+  ends: Uint32Array;
+  keys: unknown;
+  values: unknown;
+}
+
+export function makeMapCodec(node: TypeNode, key: AnyCodec, value: AnyCodec): Codec<MapData> {
+  const typeName = `Map(${key.typeName}, ${value.typeName})`;
+  const rowValue = (d: MapData, i: number, o: ValueOptions): unknown => {
+    const s = i === 0 ? 0 : d.ends[i - 1]!;
+    const e = d.ends[i]!;
+    if (o.maps === 'object') {
+      const obj: Record<string, unknown> = {};
+      for (let k = s; k < e; k++) obj[String(key.get(d.keys, k, o))] = value.get(d.values, k, o);
+      return obj;
+    }
+    const m = new Map<unknown, unknown>();
+    for (let k = s; k < e; k++) m.set(key.get(d.keys, k, o), value.get(d.values, k, o));
+    return m;
+  };
+  return {
+    typeName,
+    node,
+    readPrefix: (c, ctx) => [key.readPrefix(c, ctx), value.readPrefix(c, ctx)],
+    decode(c: Cursor, rows, prefix, ctx) {
+      const [kp, vp] = prefix as [unknown, unknown];
+      const ends = readOffsets(c, rows, typeName);
+      const n = rows ? ends[rows - 1]! : 0;
+      const keys = key.decode(c, n, kp, ctx);
+      return { ends, keys, values: value.decode(c, n, vp, ctx) };
+    },
+    length: (d) => d.ends.length,
+    get: rowValue,
+    toArray(d, o) {
+      const out = new Array<unknown>(d.ends.length);
+      for (let i = 0; i < out.length; i++) out[i] = rowValue(d, i, o);
+      return out;
+    },
+    fromValues(values) {
+      const n = values.length;
+      const ends = new Uint32Array(n);
+      const ks: unknown[] = [];
+      const vs: unknown[] = [];
+      const rowOf: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const v = values[i];
+        if (v instanceof Map) {
+          for (const [a, b] of v) {
+            ks.push(a);
+            vs.push(b);
+            rowOf.push(i);
+          }
+        } else if (Array.isArray(v)) {
+          for (const pair of v) {
+            if (!Array.isArray(pair) || pair.length !== 2) throw new RowValueError(i, v, 'map entries must be [key, value] pairs');
+            ks.push(pair[0]);
+            vs.push(pair[1]);
+            rowOf.push(i);
+          }
+        } else if (v !== null && typeof v === 'object') {
+          for (const [a, b] of Object.entries(v)) {
+            ks.push(a);
+            vs.push(b);
+            rowOf.push(i);
+          }
+        } else throw new RowValueError(i, v, 'not a Map, object or array of pairs');
+        ends[i] = ks.length;
+      }
+      const conv = (codec: AnyCodec, list: unknown[], what: string): unknown => {
+        try {
+          return codec.fromValues(list);
+        } catch (e) {
+          if (e instanceof RowValueError) throw new RowValueError(rowOf[e.row]!, values[rowOf[e.row]!], `${what}: ${e.reason}`);
+          throw e;
+        }
+      };
+      return { ends, keys: conv(key, ks, 'key'), values: conv(value, vs, 'value') };
+    },
+    writePrefix(w, d, ctx) {
+      key.writePrefix(w, d.keys, ctx);
+      value.writePrefix(w, d.values, ctx);
+    },
+    encode(w, d, ctx) {
+      writeOffsets(w, d.ends);
+      key.encode(w, d.keys, ctx);
+      value.encode(w, d.values, ctx);
+    },
+    defaultValue: () => new Map(),
+  };
+}

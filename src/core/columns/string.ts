@@ -1,0 +1,170 @@
+// String: per row `varuint length + bytes`. Decoding only records where each
+// value lies (lazy UTF-8); the JS string is made on access.
+import { NEED_MORE } from '../errors.js';
+import { LimitError, DecodeError } from '../errors.js';
+import type { Cursor } from '../io/cursor.js';
+import { decodeUtf8, encodeUtf8Into } from '../io/utf8.js';
+import type { Writer } from '../io/writer.js';
+import type { TypeNode } from '../types/type-node.js';
+import { Limits } from '../limits.js';
+import { type Codec, type DecodeContext, type ValueOptions, RowValueError, noPrefix } from './column.js';
+
+export interface StringData {
+  /** Bytes the offsets point into. */
+  buf: Uint8Array;
+  starts: Uint32Array;
+  ends: Uint32Array;
+  rows: number;
+  /** The exact wire body, when decoded (re-encoding copies it whole). */
+  wire?: Uint8Array;
+}
+
+interface StringScan {
+  row: number;
+  /** Position relative to the column start. */
+  rel: number;
+  starts: Uint32Array;
+  ends: Uint32Array;
+}
+
+/** Decode `rows` strings at c.pos. Resumes from ctx.memo when a previous attempt ran out of bytes. */
+export function readStrings(c: Cursor, rows: number, ctx: DecodeContext): StringData {
+  const colStart = c.pos;
+  const key = ctx.base + colStart;
+  let scan = ctx.memo?.get(key) as StringScan | undefined;
+  let row = 0;
+  let starts: Uint32Array;
+  let ends: Uint32Array;
+  let p: number;
+  if (scan) {
+    ({ row, starts, ends } = scan);
+    p = colStart + scan.rel;
+  } else {
+    // Each row takes at least one byte: do not allocate for rows the bytes cannot hold yet.
+    if (c.end - colStart < rows) {
+      c.wantPos = colStart + rows;
+      throw NEED_MORE;
+    }
+    starts = new Uint32Array(rows);
+    ends = new Uint32Array(rows);
+    p = colStart;
+  }
+  const buf = c.buf;
+  const end = c.end;
+  for (; row < rows; row++) {
+    const rowStart = p;
+    if (p >= end) return suspend(c, ctx, key, rowStart + 1, row, rowStart - colStart, starts, ends);
+    let len = buf[p++]!;
+    if (len >= 0x80) {
+      len &= 0x7f;
+      let mul = 128;
+      for (let k = 1; ; k++) {
+        if (p >= end) return suspend(c, ctx, key, p + 1, row, rowStart - colStart, starts, ends);
+        const b = buf[p++]!;
+        len += (b & 0x7f) * mul;
+        if (b < 0x80) break;
+        mul *= 128;
+        if (k >= 9) throw new DecodeError('string length varuint is longer than 10 bytes');
+      }
+      if (len > Limits.maxStringBytes) throw new LimitError(`string length ${len} exceeds ${Limits.maxStringBytes}`);
+    }
+    if (p + len > end) return suspend(c, ctx, key, p + len, row, rowStart - colStart, starts, ends);
+    starts[row] = p - colStart;
+    p += len;
+    ends[row] = p - colStart;
+  }
+  if (scan) ctx.memo!.delete(key);
+  if (p - colStart > 0xffffffff) throw new LimitError('a String column over 4 GiB in one block');
+  c.pos = p;
+  const view = buf.subarray(colStart, p);
+  return { buf: view, starts, ends, rows, wire: view };
+}
+
+function suspend(
+  c: Cursor,
+  ctx: DecodeContext,
+  key: number,
+  want: number,
+  row: number,
+  rel: number,
+  starts: Uint32Array,
+  ends: Uint32Array,
+): never {
+  if (ctx.memo) ctx.memo.set(key, { row, rel, starts, ends } satisfies StringScan);
+  c.wantPos = want;
+  throw NEED_MORE;
+}
+
+export function stringValue(d: StringData, i: number, o: ValueOptions): string | Uint8Array {
+  const s = d.starts[i]!;
+  const e = d.ends[i]!;
+  return o.strings === 'bytes' ? d.buf.subarray(s, e) : decodeUtf8(d.buf, s, e);
+}
+
+export function writeStrings(w: Writer, d: StringData): void {
+  if (d.wire) {
+    w.raw(d.wire, false);
+    return;
+  }
+  for (let i = 0; i < d.rows; i++) {
+    const s = d.starts[i]!;
+    const e = d.ends[i]!;
+    w.varuint(e - s);
+    w.raw(d.buf.subarray(s, e));
+  }
+}
+
+/** Strings (or byte arrays) to StringData. */
+export function stringsFromValues(values: ArrayLike<unknown>, check?: (v: Uint8Array | string, i: number) => void): StringData {
+  const n = values.length;
+  const starts = new Uint32Array(n);
+  const ends = new Uint32Array(n);
+  let cap = 64;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    cap += typeof v === 'string' ? v.length * 3 : v instanceof Uint8Array ? v.length : 32;
+  }
+  let buf = new Uint8Array(cap);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    starts[i] = p;
+    if (typeof v === 'string') {
+      p += encodeUtf8Into(v, buf, p);
+    } else if (v instanceof Uint8Array) {
+      buf.set(v, p);
+      p += v.length;
+    } else if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') {
+      const s = String(v);
+      if (p + s.length * 3 > buf.length) {
+        const next = new Uint8Array((p + s.length * 3) * 2);
+        next.set(buf.subarray(0, p));
+        buf = next;
+      }
+      p += encodeUtf8Into(s, buf, p);
+    } else throw new RowValueError(i, v, 'not a string or Uint8Array');
+    ends[i] = p;
+    if (check) check(typeof v === 'string' ? v : buf.subarray(starts[i]!, p), i);
+  }
+  return { buf: buf.subarray(0, p), starts, ends, rows: n };
+}
+
+export function makeStringCodec(node: TypeNode): Codec<StringData> {
+  return {
+    typeName: 'String',
+    node,
+    readPrefix: noPrefix,
+    decode: (c, rows, _p, ctx) => readStrings(c, rows, ctx),
+    length: (d) => d.rows,
+    get: stringValue,
+    toArray(d, o) {
+      const out = new Array<unknown>(d.rows);
+      for (let i = 0; i < d.rows; i++) out[i] = stringValue(d, i, o);
+      return out;
+    },
+    fromValues: (values) => stringsFromValues(values),
+    writePrefix: noPrefix,
+    encode: (w, d) => writeStrings(w, d),
+    defaultValue: () => '',
+  };
+}

@@ -1,0 +1,205 @@
+// Native blocks: `[BlockInfo]` (protocol ≥ 51903), varuint columns, varuint rows,
+// then per column: name, type, [≥ 54454: custom-serialization byte + kinds],
+// and, only when rows > 0, the column's state prefix and body.
+import { ChwireError, DecodeError, LimitError, NEED_MORE, isNeedMore } from '../errors.js';
+import { Cursor } from '../io/cursor.js';
+import { StreamBuffer } from '../io/stream-buffer.js';
+import { Limits } from '../limits.js';
+import { type AnyCodec, type Column, type DecodeContext, type ValueOptions, DecodedColumn } from '../columns/column.js';
+import { CodecCache } from '../columns/registry.js';
+import { readCustomSerialization } from './custom-serialization.js';
+import type { Block, BlockInfo } from './block-types.js';
+import { REVISION_BLOCK_INFO, REVISION_CUSTOM_SERIALIZATION, REVISION_OUT_OF_ORDER_BUCKETS } from './revisions.js';
+
+export interface NativeReadOptions extends ValueOptions {
+  /** 0 (default) = FORMAT Native layout; else the negotiated protocol revision. */
+  revision?: number;
+}
+
+/** Read BlockInfo fields until field 0 [src/Core/BlockInfo.cpp]. */
+export function readBlockInfo(c: Cursor, revision: number): BlockInfo {
+  const info: BlockInfo = { isOverflows: false, bucketNum: -1 };
+  for (;;) {
+    const field = c.varuint('BlockInfo field number');
+    if (field === 0) return info;
+    if (field === 1) info.isOverflows = c.u8() !== 0;
+    else if (field === 2) info.bucketNum = c.i32();
+    else if (field === 3 && revision >= REVISION_OUT_OF_ORDER_BUCKETS) {
+      const n = c.varuint('out-of-order bucket count');
+      if (n > 1 << 20) throw new LimitError(`BlockInfo lists ${n} out-of-order buckets`);
+      const buckets: number[] = [];
+      for (let i = 0; i < n; i++) buckets.push(c.i32());
+      info.outOfOrderBuckets = buckets;
+    } else throw new DecodeError(`unknown BlockInfo field ${field}`);
+  }
+}
+
+/** Annotate a decode error with the column it happened in (keeps the code). */
+export function columnError(e: unknown, name: string, type: string): unknown {
+  if (isNeedMore(e)) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  const where = `column ${JSON.stringify(name)} (${type})`;
+  if (e instanceof ChwireError) {
+    const err = new (e.constructor as new (m: string, code?: string) => ChwireError)(`${where}: ${msg}`, e.code);
+    if (err.code !== e.code) return new DecodeError(`${where}: ${msg}`, e.code, { cause: e });
+    return err;
+  }
+  if (e instanceof RangeError) return new LimitError(`${where}: ${msg}`);
+  return new DecodeError(`${where}: ${msg}`, 'CHWIRE_MALFORMED_DATA', { cause: e });
+}
+
+interface PartialBlock {
+  info?: BlockInfo;
+  columnCount: number;
+  rowCount: number;
+  columns: Column[];
+}
+
+/**
+ * Decodes one block from a cursor, resumably: on NEED_MORE the cursor is left
+ * at the first unfinished column (header and finished columns are kept), so the
+ * caller keeps only bytes from `c.pos` and calls `read` again with more.
+ * Leaf decoders resume inside a column via the memo (strings). A retry is
+ * skipped outright until the byte the last attempt wanted has arrived.
+ */
+export class BlockDecoder {
+  private partial: PartialBlock | undefined;
+  /** Absolute stream offset the last attempt needed. */
+  private wantAbs = 0;
+  private readonly memo = new Map<number, unknown>();
+  private readonly cache: CodecCache;
+
+  constructor(
+    private readonly revision: number,
+    private readonly options: ValueOptions = {},
+    cache?: CodecCache,
+  ) {
+    this.cache = cache ?? new CodecCache();
+  }
+
+  /** True when a block is partially read. */
+  get inProgress(): boolean {
+    return this.partial !== undefined;
+  }
+
+  /** `base` = absolute stream offset of c.buf[0] (memo keys survive buffer moves). */
+  read(c: Cursor, base = 0): Block {
+    if (base + c.end < this.wantAbs) {
+      c.wantPos = this.wantAbs - base;
+      throw NEED_MORE;
+    }
+    const ctx: DecodeContext = { revision: this.revision, memo: this.memo, base };
+    let p = this.partial;
+    if (!p) {
+      const start = c.pos;
+      try {
+        const info = this.revision >= REVISION_BLOCK_INFO ? readBlockInfo(c, this.revision) : undefined;
+        const columnCount = c.varuint('column count');
+        const rowCount = c.varuint('row count');
+        if (columnCount > Limits.maxColumns) throw new LimitError(`block declares ${columnCount} columns (limit ${Limits.maxColumns})`);
+        if (rowCount > Limits.maxRows) throw new LimitError(`block declares ${rowCount} rows (limit ${Limits.maxRows})`);
+        p = { info, columnCount, rowCount, columns: [] };
+        this.partial = p;
+      } catch (e) {
+        if (isNeedMore(e)) {
+          this.wantAbs = base + c.wantPos;
+          c.pos = start;
+        }
+        throw e;
+      }
+    }
+    while (p.columns.length < p.columnCount) {
+      const colStart = c.pos;
+      let name = '';
+      let type = '';
+      try {
+        name = c.string('column name');
+        type = c.string('column type');
+        let codec: AnyCodec = this.cache.get(type);
+        if (this.revision >= REVISION_CUSTOM_SERIALIZATION && c.u8() !== 0) codec = readCustomSerialization(c, codec, this.revision);
+        let data: unknown;
+        if (p.rowCount > 0) {
+          const prefix = codec.readPrefix(c, ctx);
+          data = codec.decode(c, p.rowCount, prefix, ctx);
+        } else data = codec.fromValues([]);
+        p.columns.push(new DecodedColumn(name, codec, data, this.options));
+      } catch (e) {
+        if (isNeedMore(e)) {
+          this.wantAbs = base + c.wantPos;
+          c.pos = colStart;
+          throw e;
+        }
+        this.reset();
+        throw columnError(e, name, type);
+      }
+      // Memo entries belong to the column just finished.
+      if (this.memo.size) this.memo.clear();
+    }
+    this.partial = undefined;
+    this.wantAbs = 0;
+    const block: Block = { rowCount: p.rowCount, columns: p.columns };
+    if (p.info) block.info = p.info;
+    return block;
+  }
+
+  reset(): void {
+    this.partial = undefined;
+    this.wantAbs = 0;
+    this.memo.clear();
+  }
+}
+
+/**
+ * Decode a whole Native stream (FORMAT Native: no BlockInfo; or protocol blocks
+ * back to back with `revision`). Truncated input is an error.
+ */
+export function decodeNative(bytes: Uint8Array, options: NativeReadOptions = {}): Block[] {
+  const decoder = new BlockDecoder(options.revision ?? 0, options);
+  const c = new Cursor(bytes);
+  const blocks: Block[] = [];
+  while (c.pos < c.end) {
+    try {
+      blocks.push(decoder.read(c));
+    } catch (e) {
+      if (isNeedMore(e)) throw new DecodeError(`Native data is truncated: block ${blocks.length + 1} needs byte ${c.wantPos}, only ${bytes.length} present`, 'CHWIRE_TRUNCATED');
+      throw e;
+    }
+  }
+  return blocks;
+}
+
+/** Incremental Native stream decoding: push chunks of any size, get blocks as they complete. */
+export class NativeStreamDecoder {
+  private readonly input = new StreamBuffer();
+  private readonly decoder: BlockDecoder;
+
+  constructor(options: NativeReadOptions = {}) {
+    this.decoder = new BlockDecoder(options.revision ?? 0, options);
+  }
+
+  push(chunk: Uint8Array): Block[] {
+    this.input.push(chunk);
+    const out: Block[] = [];
+    const buf = this.input;
+    while (buf.available > 0) {
+      const c = buf.cursor();
+      try {
+        out.push(this.decoder.read(c, buf.base));
+        buf.consumeTo(c.pos);
+      } catch (e) {
+        if (isNeedMore(e)) {
+          buf.consumeTo(c.pos);
+          break;
+        }
+        throw e;
+      }
+    }
+    return out;
+  }
+
+  /** Call at end of input: throws if a block was cut short. */
+  end(): void {
+    if (this.input.available > 0 || this.decoder.inProgress)
+      throw new DecodeError(`Native stream ended inside a block (${this.input.available} bytes unread)`, 'CHWIRE_TRUNCATED');
+  }
+}
