@@ -9,3 +9,4 @@ export type { Column, ValueOptions, Codec } from './columns/column.js';
 export { DecodedColumn } from './columns/column.js';
 export { codecForType, CodecCache } from './columns/registry.js';
 export * from './native/index.js';
+export * from './compression/index.js';

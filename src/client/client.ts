@@ -1,0 +1,223 @@
+import type { Block } from '../core/native/block-types.js';
+import type { BlockInput } from '../core/native/writer.js';
+import type { ValueOptions } from '../core/columns/column.js';
+import { ClientError } from './errors.js';
+import { ResultSet, rowStream } from './result-set.js';
+import { batchRows, columnsToBlock, inferColumns } from './insert.js';
+import type { ClientOptions, ColumnMeta, InsertSummary, QueryParams, QuerySummary, Settings, Transport } from './types.js';
+
+export interface Endpoint {
+  scheme: 'tcp' | 'tcps' | 'http' | 'https' | 'chdb';
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  database?: string;
+  /** chdb: data directory ('' = in-memory). */
+  path?: string;
+}
+
+const DEFAULT_PORTS: Record<string, number> = { tcp: 9000, tcps: 9440, http: 8123, https: 8443, chdb: 0 };
+
+/** Parse a connection URL. Passwords are kept out of every message. */
+export function parseEndpoint(url: string): Endpoint {
+  if (/^chdb:/i.test(url)) {
+    const path = decodeURIComponent(url.slice(5).replace(/^\/\/(?=\/)/, ''));
+    return { scheme: 'chdb', host: '', port: 0, path };
+  }
+  let u: URL;
+  try {
+    u = new URL(url.includes('://') ? url : `clickhouse://${url}`);
+  } catch {
+    throw new ClientError(`invalid url '${url.replace(/:[^:@/]*@/, ':***@')}'`);
+  }
+  const proto = u.protocol.replace(/:$/, '').toLowerCase();
+  const scheme = ({ clickhouse: 'tcp', tcp: 'tcp', native: 'tcp', clickhouses: 'tcps', tcps: 'tcps', http: 'http', https: 'https' } as const)[proto as 'tcp'];
+  if (!scheme) throw new ClientError(`unsupported url scheme '${proto}:' (use clickhouse://, clickhouses://, tcp://, http(s)://, or chdb:)`);
+  const ep: Endpoint = { scheme, host: u.hostname.replace(/^\[|\]$/g, '') || 'localhost', port: u.port ? Number(u.port) : DEFAULT_PORTS[scheme]! };
+  if (u.username) ep.username = decodeURIComponent(u.username);
+  if (u.password) ep.password = decodeURIComponent(u.password);
+  const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (db) ep.database = db;
+  return ep;
+}
+
+/** The endpoints a client talks to, from url / host / hosts options. */
+export function resolveEndpoints(o: ClientOptions): Endpoint[] {
+  const list: Endpoint[] = [];
+  if (o.hosts?.length) for (const h of o.hosts) list.push(parseEndpoint(h));
+  else if (o.url) list.push(parseEndpoint(o.url));
+  else if (o.host) list.push(parseEndpoint(`${o.tls ? 'clickhouses' : 'clickhouse'}://${o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]` : o.host}:${o.port ?? (o.tls ? 9440 : 9000)}`));
+  else list.push({ scheme: 'chdb', host: '', port: 0, path: '' });
+  const kinds = new Set(list.map((e) => (e.scheme === 'tcps' ? 'tcp' : e.scheme === 'https' ? 'http' : e.scheme)));
+  if (kinds.size > 1) throw new ClientError('all hosts of one client must use the same protocol');
+  for (const e of list) {
+    e.username ??= o.username;
+    e.password ??= o.password;
+    e.database ??= o.database;
+  }
+  return list;
+}
+
+export type TransportFactory = (endpoints: Endpoint[], options: ClientOptions) => Promise<Transport>;
+
+async function defaultFactory(endpoints: Endpoint[], options: ClientOptions): Promise<Transport> {
+  const scheme = endpoints[0]!.scheme;
+  if (scheme === 'chdb') {
+    const m = await import('../transport/embedded.js');
+    return m.createEmbeddedTransport(endpoints[0]!, options);
+  }
+  if (scheme === 'http' || scheme === 'https') {
+    throw new ClientError('the HTTP transport is not available yet', 'CHWIRE_NOT_IMPLEMENTED');
+  }
+  const m = await import('../transport/tcp.js');
+  return m.createTcpTransport(endpoints, options);
+}
+
+export interface InsertParams {
+  table: string;
+  /** Rows: objects keyed by column name, or arrays in column order; or an (async) iterable of them. */
+  values?: unknown[] | AsyncIterable<unknown> | Iterable<unknown>;
+  /** Columnar input: { name: values } (TypedArrays welcome). */
+  columns?: Record<string, ArrayLike<unknown>> | string[];
+  /** Pre-made blocks. */
+  blocks?: (Block | BlockInput)[] | AsyncIterable<Block | BlockInput>;
+  /** Raw Native bytes (FORMAT Native layout) to send as they are. */
+  native?: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  clickhouse_settings?: Settings;
+  query_id?: string;
+  abort_signal?: AbortSignal;
+}
+
+/** Capture the caller's stack before the first await, and attach it to errors. */
+function withCallerStack<T>(p: Promise<T>): Promise<T> {
+  const here = new Error();
+  return p.catch((e: unknown) => {
+    if (e instanceof Error && here.stack) {
+      const caller = here.stack.split('\n').slice(2).join('\n');
+      e.stack = `${e.stack ?? `${e.name}: ${e.message}`}\n    --- caller ---\n${caller}`;
+    }
+    throw e;
+  });
+}
+
+export class ClickHouseClient {
+  private transport: Promise<Transport> | undefined;
+  private closed = false;
+  readonly endpoints: Endpoint[];
+  private readonly valueOptions: ValueOptions;
+
+  constructor(
+    readonly options: ClientOptions = {},
+    private readonly factory: TransportFactory = defaultFactory,
+  ) {
+    this.endpoints = resolveEndpoints(options);
+    const { int64, decimal, dates, strings, maps, arrays } = options;
+    this.valueOptions = Object.fromEntries(
+      Object.entries({ int64, decimal, dates, strings, maps, arrays }).filter(([, v]) => v !== undefined),
+    ) as ValueOptions;
+  }
+
+  /** The transport kind in use: 'tcp', 'http' or 'embedded'. */
+  get kind(): string {
+    const s = this.endpoints[0]!.scheme;
+    return s === 'chdb' ? 'embedded' : s.startsWith('http') ? 'http' : 'tcp';
+  }
+
+  private getTransport(): Promise<Transport> {
+    if (this.closed) return Promise.reject(new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED'));
+    this.transport ??= this.factory(this.endpoints, this.options);
+    return this.transport;
+  }
+
+  private mergeSettings(s?: Settings): Settings | undefined {
+    if (!this.options.clickhouse_settings && !s) return undefined;
+    return { ...this.options.clickhouse_settings, ...s };
+  }
+
+  /** Run a query; resolves once the server accepted it (its first packet arrived). */
+  query(params: QueryParams): Promise<ResultSet & { stream(): unknown }> {
+    return withCallerStack(
+      (async () => {
+        const t = await this.getTransport();
+        const p = { ...params, clickhouse_settings: this.mergeSettings(params.clickhouse_settings) };
+        const events = t.query(p, this.valueOptions);
+        const it = events[Symbol.asyncIterator]();
+        const first = await it.next();
+        const rs = new ResultSet(it, first, events.queryId, this.options.rows ?? 'object', params.on_progress) as ResultSet & { stream(): unknown };
+        rs.stream = () => rowStream(rs);
+        return rs;
+      })(),
+    );
+  }
+
+  /** Run a statement that returns no rows (DDL, SET, INSERT … SELECT). */
+  command(params: QueryParams): Promise<QuerySummary> {
+    return withCallerStack(
+      (async () => {
+        const t = await this.getTransport();
+        return t.command({ ...params, clickhouse_settings: this.mergeSettings(params.clickhouse_settings) });
+      })(),
+    );
+  }
+
+  /** Insert rows, columns, blocks or raw Native bytes into a table. */
+  insert(params: InsertParams): Promise<InsertSummary> {
+    return withCallerStack(
+      (async () => {
+        const t = await this.getTransport();
+        const o = this.options;
+        const batch = { rows: o.insert_batch_rows ?? 100_000, bytes: o.insert_batch_bytes ?? 64 << 20, ms: o.insert_batch_ms ?? 1000 };
+        let names: string[] | undefined;
+        let blocks: (header: ColumnMeta[]) => AsyncIterable<Block | BlockInput> | Iterable<Block | BlockInput>;
+        let native: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined;
+        if (params.native) {
+          native = params.native instanceof Uint8Array ? [params.native] : params.native;
+          names = Array.isArray(params.columns) ? params.columns : undefined;
+          blocks = () => [];
+        } else if (params.columns && !Array.isArray(params.columns)) {
+          const cols = params.columns;
+          names = Object.keys(cols);
+          blocks = (header) => [columnsToBlock(cols, header)];
+        } else if (params.blocks) {
+          const bl = params.blocks;
+          blocks = () => bl;
+          const first = Array.isArray(bl) ? bl[0] : undefined;
+          names = first ? first.columns.map((c) => c.name) : undefined;
+        } else if (params.values) {
+          const values = params.values;
+          names = Array.isArray(params.columns) ? params.columns : inferColumns(values);
+          blocks = (header) => batchRows(values as AsyncIterable<unknown>, header, batch);
+        } else throw new ClientError('insert needs values, columns, blocks or native');
+        const req = {
+          table: params.table,
+          blocks,
+          clickhouse_settings: this.mergeSettings(params.clickhouse_settings),
+          ...(names ? { columns: names } : {}),
+          ...(native ? { native } : {}),
+          ...(params.query_id ? { query_id: params.query_id } : {}),
+          ...(params.abort_signal ? { abort_signal: params.abort_signal } : {}),
+        };
+        return t.insert(req);
+      })(),
+    );
+  }
+
+  /** True when the server answers. */
+  ping(): Promise<boolean> {
+    return withCallerStack(this.getTransport().then((t) => t.ping()));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const t = this.transport;
+    this.transport = undefined;
+    if (t) await (await t.catch(() => undefined))?.close();
+  }
+}
+
+/** Create a client. With no url/host, the embedded engine (chdb:) is used. */
+export function createClient(options: ClientOptions = {}): ClickHouseClient {
+  return new ClickHouseClient(options);
+}

@@ -1,0 +1,111 @@
+// Turning user input (rows, columns, iterables) into blocks for the server's header.
+import type { BlockInput, ColumnInput } from '../core/native/writer.js';
+import { EncodeError } from '../core/errors.js';
+import type { ColumnMeta } from './types.js';
+
+export interface BatchOptions {
+  rows: number;
+  bytes: number;
+  ms: number;
+}
+
+/** Column names implied by the input when the user did not list them. */
+export function inferColumns(values: unknown): string[] | undefined {
+  if (Array.isArray(values) && values.length && values[0] !== null && typeof values[0] === 'object' && !Array.isArray(values[0]))
+    return Object.keys(values[0] as object);
+  return undefined;
+}
+
+/** Convert a batch of rows (objects or arrays) to a block for the header. */
+export function rowsToBlock(rows: unknown[], header: ColumnMeta[], offset: number): BlockInput {
+  const n = rows.length;
+  const k = header.length;
+  const cols: unknown[][] = header.map(() => new Array<unknown>(n));
+  for (let i = 0; i < n; i++) {
+    const r = rows[i];
+    if (Array.isArray(r)) {
+      if (r.length !== k) throw new EncodeError(`row ${offset + i} has ${r.length} values, the insert has ${k} columns (${header.map((h) => h.name).join(', ')})`, 'CHWIRE_BAD_ROW');
+      for (let j = 0; j < k; j++) cols[j]![i] = r[j];
+    } else if (r !== null && typeof r === 'object') {
+      const o = r as Record<string, unknown>;
+      for (let j = 0; j < k; j++) cols[j]![i] = o[header[j]!.name];
+    } else throw new EncodeError(`row ${offset + i} is not an object or array`, 'CHWIRE_BAD_ROW');
+  }
+  return { columns: header.map((h, j): ColumnInput => ({ name: h.name, type: h.type, values: cols[j]! })) };
+}
+
+/** Columnar input { name: values } → one block in header order. */
+export function columnsToBlock(columns: Record<string, ArrayLike<unknown>>, header: ColumnMeta[]): BlockInput {
+  const names = Object.keys(columns);
+  for (const h of header) if (!(h.name in columns)) throw new EncodeError(`column ${JSON.stringify(h.name)} is missing from the columns given (${names.join(', ')})`, 'CHWIRE_BAD_ROW');
+  return { columns: header.map((h) => ({ name: h.name, type: h.type, values: columns[h.name]! })) };
+}
+
+function approxSize(row: unknown): number {
+  if (row === null || typeof row !== 'object') return 16;
+  let n = 0;
+  for (const v of Object.values(row as object)) n += typeof v === 'string' ? v.length + 1 : 8;
+  return n;
+}
+
+const TICK = Symbol('tick');
+
+/**
+ * Batch rows from an (async) iterable into blocks: by row count, estimated
+ * bytes, or time since the batch's first row (so a slow source still lands
+ * data steadily).
+ */
+export async function* batchRows(source: AsyncIterable<unknown> | Iterable<unknown>, header: ColumnMeta[], opts: BatchOptions): AsyncGenerator<BlockInput> {
+  let batch: unknown[] = [];
+  let bytes = 0;
+  let offset = 0;
+  const flush = () => {
+    const b = rowsToBlock(batch, header, offset);
+    offset += batch.length;
+    batch = [];
+    bytes = 0;
+    return b;
+  };
+  if (Symbol.iterator in source && !(Symbol.asyncIterator in source)) {
+    for (const r of source as Iterable<unknown>) {
+      batch.push(r);
+      bytes += approxSize(r);
+      if (batch.length >= opts.rows || bytes >= opts.bytes) yield flush();
+    }
+    if (batch.length) yield flush();
+    return;
+  }
+  const it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<unknown>> | undefined;
+  let deadline = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    for (;;) {
+      pending ??= it.next();
+      let r: IteratorResult<unknown> | typeof TICK;
+      if (batch.length) {
+        const wait = Math.max(0, deadline - Date.now());
+        r = await Promise.race([
+          pending,
+          new Promise<typeof TICK>((res) => {
+            timer = setTimeout(() => res(TICK), wait);
+          }),
+        ]);
+        clearTimeout(timer);
+      } else r = await pending;
+      if (r === TICK) {
+        yield flush();
+        continue;
+      }
+      pending = undefined;
+      if (r.done) break;
+      if (batch.length === 0) deadline = Date.now() + opts.ms;
+      batch.push(r.value);
+      bytes += approxSize(r.value);
+      if (batch.length >= opts.rows || bytes >= opts.bytes) yield flush();
+    }
+    if (batch.length) yield flush();
+  } finally {
+    clearTimeout(timer);
+  }
+}

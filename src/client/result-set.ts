@@ -1,0 +1,167 @@
+import type { Block } from '../core/native/block-types.js';
+import type { Column } from '../core/columns/column.js';
+import type { ColumnMeta, Progress, ProfileInfo, QueryEvent, QuerySummary } from './types.js';
+import { addProgress, emptyProgress } from './types.js';
+
+export type Row = Record<string, unknown> | unknown[];
+
+/** Unique keys for row objects: duplicate column names get `_1`, `_2`, … (with one warning). */
+function rowKeys(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  const out: string[] = [];
+  let dup = false;
+  for (const n of names) {
+    const k = seen.get(n) ?? 0;
+    seen.set(n, k + 1);
+    if (k > 0) dup = true;
+    out.push(k === 0 ? n : `${n}_${k}`);
+  }
+  if (dup) console.warn(`chwire: duplicate column names in result (${names.join(', ')}); later ones get a _N suffix`);
+  return out;
+}
+
+/** Rows of a block as objects or arrays. */
+export function blockRows(block: Block, keys: string[], shape: 'object' | 'array'): Row[] {
+  const n = block.rowCount;
+  const cols = block.columns.map((c) => c.toArray());
+  const k = cols.length;
+  const out = new Array<Row>(n);
+  if (shape === 'array') {
+    for (let i = 0; i < n; i++) {
+      const r = new Array<unknown>(k);
+      for (let j = 0; j < k; j++) r[j] = cols[j]![i];
+      out[i] = r;
+    }
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    const r: Record<string, unknown> = {};
+    for (let j = 0; j < k; j++) r[keys[j]!] = cols[j]![i];
+    out[i] = r;
+  }
+  return out;
+}
+
+/**
+ * The result of a query: iterate it for Blocks as they arrive (backpressure:
+ * the next block is read only when asked for), or collect with json()/columns().
+ * A ResultSet can be consumed once.
+ */
+export class ResultSet implements AsyncIterable<Block> {
+  /** Column names and types (known once the first block, even empty, has arrived). */
+  meta: ColumnMeta[] = [];
+  totals?: Block;
+  extremes?: Block;
+  readonly summary: QuerySummary;
+  private consumed = false;
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly events: AsyncIterator<QueryEvent>,
+    private first: IteratorResult<QueryEvent> | undefined,
+    readonly queryId: string,
+    private readonly rowShape: 'object' | 'array',
+    private readonly onProgress?: (p: Progress) => void,
+    private readonly onDone?: () => void,
+  ) {
+    this.summary = { progress: emptyProgress(), elapsedMs: 0, queryId };
+    if (first && !first.done) this.note(first.value);
+  }
+
+  private note(e: QueryEvent): void {
+    switch (e.type) {
+      case 'data':
+        if (this.meta.length === 0 && e.block.columns.length) this.meta = e.block.columns.map((c) => ({ name: c.name, type: c.type }));
+        break;
+      case 'progress':
+        addProgress(this.summary.progress, e.progress);
+        this.onProgress?.(e.progress);
+        break;
+      case 'profileInfo':
+        this.summary.profileInfo = e.info as ProfileInfo;
+        break;
+      case 'totals':
+        this.totals = e.block;
+        break;
+      case 'extremes':
+        this.extremes = e.block;
+        break;
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Block> {
+    if (this.consumed) throw new Error('a ResultSet can be consumed only once');
+    this.consumed = true;
+    try {
+      let r = this.first ?? (await this.pull());
+      this.first = undefined;
+      while (!r.done) {
+        const e = r.value;
+        if (e.type === 'data' && e.block.rowCount > 0) yield e.block;
+        r = await this.pull();
+      }
+    } finally {
+      this.summary.elapsedMs = Date.now() - this.started;
+      await this.events.return?.();
+      this.onDone?.();
+    }
+  }
+
+  /** The next event, noted (progress, meta, totals) as it passes. */
+  private async pull(): Promise<IteratorResult<QueryEvent>> {
+    const r = await this.events.next();
+    if (!r.done) this.note(r.value);
+    return r;
+  }
+
+  /** All rows (objects keyed by column name, or arrays by the `rows` option). */
+  async json<T = Row>(): Promise<T[]> {
+    const out: Row[] = [];
+    let keys: string[] | undefined;
+    for await (const b of this) {
+      keys ??= rowKeys(b.columns.map((c) => c.name));
+      const rows = blockRows(b, keys, this.rowShape);
+      for (let i = 0; i < rows.length; i++) out.push(rows[i]!);
+    }
+    return out as T[];
+  }
+
+  /** The whole result column by column: { name: values }. */
+  async columns(): Promise<Record<string, unknown[]>> {
+    const parts: Column[][] = [];
+    for await (const b of this) parts.push(b.columns);
+    const out: Record<string, unknown[]> = {};
+    const keys = rowKeys(this.meta.map((m) => m.name));
+    keys.forEach((k, j) => {
+      const vals: unknown[] = [];
+      for (const cols of parts) {
+        const a = cols[j]!.toArray();
+        for (let i = 0; i < a.length; i++) vals.push(a[i]);
+      }
+      out[k] = vals;
+    });
+    return out;
+  }
+
+  /** Async iteration over rows. */
+  async *rows<T = Row>(): AsyncGenerator<T> {
+    let keys: string[] | undefined;
+    for await (const b of this) {
+      keys ??= rowKeys(b.columns.map((c) => c.name));
+      for (const r of blockRows(b, keys, this.rowShape)) yield r as T;
+    }
+  }
+}
+
+type ReadableCtor = { from(it: AsyncIterable<unknown>, opts?: { objectMode?: boolean; highWaterMark?: number }): unknown };
+
+/**
+ * A Node Readable (object mode) of rows with backpressure: blocks are pulled
+ * from the connection only as the consumer reads. Node only.
+ */
+export function rowStream(rs: ResultSet): unknown {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const mod = proc?.getBuiltinModule?.('node:stream') as { Readable: ReadableCtor } | undefined;
+  if (!mod) throw new Error('ResultSet.stream() needs Node.js (use for await … of rs.rows() elsewhere)');
+  return mod.Readable.from(rs.rows(), { objectMode: true, highWaterMark: 1024 });
+}

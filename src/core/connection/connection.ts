@@ -1,0 +1,529 @@
+// The native protocol as a sans-IO state machine: bytes in (receive), events
+// out; outbound bytes queued for the transport (pendingOutput/consumeOutput).
+// No timers, no sockets, no promises. [src/Client/Connection.cpp, TCPHandler.cpp]
+import { DecodeError, ProtocolError, isNeedMore, NEED_MORE } from '../errors.js';
+import type { Cursor } from '../io/cursor.js';
+import { StreamBuffer } from '../io/stream-buffer.js';
+import { Writer } from '../io/writer.js';
+import type { ValueOptions } from '../columns/column.js';
+import { CodecCache } from '../columns/registry.js';
+import { BlockDecoder } from '../native/reader.js';
+import { prepareBlock, writeBlock, type BlockInput, type EncodedColumn } from '../native/writer.js';
+import type { Block } from '../native/block-types.js';
+import { type CodecSet, CompressionMethod } from '../compression/codec.js';
+import { FRAME_PREFIX_BYTES, readFrameHeader, decodeFrameBody, encodeFrames, resolveLimits } from '../compression/frame.js';
+import {
+  CLIENT_REVISION,
+  CHWIRE_VERSION,
+  PARALLEL_REPLICAS_PROTOCOL_VERSION,
+  has,
+  negotiateRevision,
+  encodeClientHello,
+  encodeAddendum,
+  encodeQuery,
+  encodeClientDataHeader,
+  encodeCancel,
+  encodePing,
+  encodeTablesStatusRequest,
+  decodeServerPacket,
+  decodeTableColumnsBody,
+  negotiateChunked,
+  encodeChunked,
+  Dechunker,
+  QueryKind,
+  QueryStage,
+  ClientInterface,
+  type ServerHello,
+  type ServerException,
+  type Progress,
+  type ProfileInfo,
+  type Setting,
+  type TableStatus,
+  type QualifiedTableName,
+  type ClientInfo,
+} from '../protocol/index.js';
+
+export type ConnectionState =
+  | 'handshake'
+  | 'idle'
+  | 'query'
+  | 'insert-header'
+  | 'insert'
+  | 'insert-end'
+  | 'cancelling'
+  | 'ping'
+  | 'tables-status'
+  | 'broken';
+
+export type ConnectionEvent =
+  | { type: 'hello'; hello: ServerHello; revision: number }
+  | { type: 'data'; block: Block }
+  | { type: 'totals'; block: Block }
+  | { type: 'extremes'; block: Block }
+  | { type: 'log'; block: Block }
+  | { type: 'profileEvents'; block: Block }
+  /** INSERT: the server's header block (0 rows; the insert columns and their types). */
+  | { type: 'insertHeader'; block: Block }
+  | { type: 'progress'; progress: Progress }
+  | { type: 'profileInfo'; info: ProfileInfo }
+  | { type: 'tableColumns'; tableName: string; description: string }
+  | { type: 'timezoneUpdate'; timezone: string }
+  | { type: 'partUUIDs'; uuids: string[] }
+  | { type: 'tablesStatus'; tables: TableStatus[] }
+  | { type: 'pong' }
+  /** A server exception; the request is over and the connection is idle again. */
+  | { type: 'exception'; exception: ServerException }
+  /** The request is over; the connection is idle again. */
+  | { type: 'endOfStream' };
+
+export interface ConnectionOptions {
+  user?: string;
+  password?: string;
+  database?: string;
+  /** Hello / ClientInfo client name, e.g. 'myapp/1.0 chwire/0.1.0'. */
+  clientName: string;
+  /** 'none' (default), 'lz4' or 'zstd'. */
+  compression?: 'none' | 'lz4' | 'zstd';
+  /** Codecs available (required when compression is not 'none'). */
+  codecs?: CodecSet;
+  /** Revision to advertise (default CLIENT_REVISION). */
+  revision?: number;
+  valueOptions?: ValueOptions;
+  quotaKey?: string;
+  osUser?: string;
+  hostname?: string;
+}
+
+export interface QueryRequest {
+  query: string;
+  queryId?: string;
+  /** Settings as wire text; flags default to 0 (unknown ones are then ignored by the server). */
+  settings?: Setting[];
+  /** Native parameters (≥ 54459) as produced by encodeQueryParameters. */
+  parameters?: Setting[];
+}
+
+type BlockKind = 'data' | 'totals' | 'extremes' | 'log' | 'profileEvents' | 'insertHeader' | 'tableColumns';
+
+const METHOD = { lz4: CompressionMethod.LZ4, zstd: CompressionMethod.ZSTD } as const;
+
+export class Connection {
+  state: ConnectionState = 'handshake';
+  /** Negotiated revision (min of both); 0 until the server's Hello. */
+  revision = 0;
+  serverHello: ServerHello | undefined;
+  /** The error that broke the connection. */
+  failure: unknown;
+
+  private readonly opts: ConnectionOptions;
+  private readonly clientRevision: number;
+  private readonly input = new StreamBuffer();
+  private readonly output: Uint8Array[] = [];
+  private outputBytes = 0;
+  private readonly cache = new CodecCache();
+  private blocks: BlockDecoder | undefined;
+  /** The block packet being read, when one is incomplete. */
+  private pendingBlock: BlockKind | undefined;
+  /** Decompressed bytes of the compressed block being read. */
+  private plain: StreamBuffer | undefined;
+  private compressed = false;
+  private sendChunked = false;
+  private dechunker: Dechunker | undefined;
+  private serverTimezone: string | undefined;
+
+  constructor(options: ConnectionOptions) {
+    this.opts = options;
+    this.clientRevision = options.revision ?? CLIENT_REVISION;
+    if (options.compression && options.compression !== 'none') {
+      const m = METHOD[options.compression];
+      if (!options.codecs?.get(m)) throw new ProtocolError(`no codec for compression '${options.compression}'`, 'CHWIRE_NO_CODEC');
+    }
+    const w = new Writer(256);
+    encodeClientHello(w, {
+      clientName: options.clientName,
+      versionMajor: CHWIRE_VERSION.major,
+      versionMinor: CHWIRE_VERSION.minor,
+      revision: this.clientRevision,
+      database: options.database ?? '',
+      user: options.user ?? 'default',
+      password: options.password ?? '',
+    });
+    this.queue(w, false);
+  }
+
+  /** Bytes waiting to be written to the transport. */
+  pendingOutput(): Uint8Array[] {
+    return this.output;
+  }
+  get pendingOutputBytes(): number {
+    return this.outputBytes;
+  }
+  /** Take all pending output (the transport writes it). */
+  takeOutput(): Uint8Array[] {
+    const out = this.output.splice(0);
+    this.outputBytes = 0;
+    return out;
+  }
+  /** Mark n bytes of pendingOutput() as written. */
+  consumeOutput(n: number): void {
+    while (n > 0 && this.output.length) {
+      const first = this.output[0]!;
+      if (first.length <= n) {
+        n -= first.length;
+        this.outputBytes -= first.length;
+        this.output.shift();
+      } else {
+        this.output[0] = first.subarray(n);
+        this.outputBytes -= n;
+        n = 0;
+      }
+    }
+  }
+
+  get timezone(): string | undefined {
+    return this.serverTimezone;
+  }
+
+  private queue(w: Writer, chunkable = true): void {
+    const parts = w.finish();
+    const msg = chunkable && this.sendChunked ? encodeChunked(parts) : parts;
+    for (const p of msg) {
+      this.output.push(p);
+      this.outputBytes += p.length;
+    }
+  }
+
+  private expect(...states: ConnectionState[]): void {
+    if (this.state === 'broken') throw new ProtocolError('the connection is broken and cannot be reused', 'CHWIRE_CONNECTION_BROKEN');
+    if (!states.includes(this.state))
+      throw new ProtocolError(`cannot do that while the connection is in state '${this.state}'`, 'CHWIRE_CONNECTION_BUSY');
+  }
+
+  private clientInfo(queryId: string): ClientInfo {
+    return {
+      queryKind: QueryKind.InitialQuery,
+      initialUser: '',
+      initialQueryId: queryId,
+      initialAddress: '0.0.0.0:0',
+      initialQueryStartTimeMicros: BigInt(Date.now()) * 1000n,
+      interface: ClientInterface.TCP,
+      osUser: this.opts.osUser ?? '',
+      clientHostname: this.opts.hostname ?? '',
+      clientName: this.opts.clientName,
+      clientVersionMajor: CHWIRE_VERSION.major,
+      clientVersionMinor: CHWIRE_VERSION.minor,
+      clientRevision: this.clientRevision,
+      quotaKey: this.opts.quotaKey ?? '',
+      distributedDepth: 0,
+      clientVersionPatch: CHWIRE_VERSION.patch,
+    };
+  }
+
+  private writeQuery(q: QueryRequest): void {
+    const queryId = q.queryId ?? '';
+    const w = new Writer(256 + q.query.length * 3);
+    const rev = this.revision;
+    encodeQuery(
+      w,
+      {
+        queryId,
+        clientInfo: this.clientInfo(queryId),
+        settings: has(rev, 'DBMS_MIN_REVISION_WITH_SETTINGS_SERIALIZED_AS_STRINGS') ? q.settings ?? [] : [],
+        stage: QueryStage.Complete,
+        compression: this.compressed,
+        query: q.query,
+        ...(q.parameters ? { parameters: q.parameters } : {}),
+      },
+      rev,
+    );
+    this.queue(w);
+  }
+
+  /** Send a query (SELECT or any statement); events follow until endOfStream/exception. */
+  query(q: QueryRequest): void {
+    this.expect('idle');
+    this.writeQuery(q);
+    this.writeBlock([], 0); // end of external tables
+    this.state = 'query';
+  }
+
+  /** Start an INSERT (query text without data); an insertHeader event follows. */
+  startInsert(q: QueryRequest): void {
+    this.expect('idle');
+    this.writeQuery(q);
+    this.writeBlock([], 0); // end of external tables
+    this.state = 'insert-header';
+  }
+
+  /** Encode and send one block of an INSERT (after insertHeader). Conversion errors throw before anything is queued. */
+  sendBlock(block: Block | BlockInput): void {
+    this.expect('insert');
+    const { columns, rows } = prepareBlock(block, this.cache);
+    if (rows > 0) this.writeBlock(columns, rows);
+  }
+
+  /** Send prepared columns (no conversion). */
+  sendColumns(columns: EncodedColumn[], rows: number): void {
+    this.expect('insert');
+    if (rows > 0) this.writeBlock(columns, rows);
+  }
+
+  /** Finish the INSERT: the empty block; endOfStream (or exception) follows. */
+  endInsert(): void {
+    this.expect('insert');
+    this.writeBlock([], 0);
+    this.state = 'insert-end';
+  }
+
+  /** Ask the server to stop the running query; keep feeding bytes until endOfStream/exception. */
+  cancel(): void {
+    if (this.state === 'cancelling' || this.state === 'idle') return;
+    this.expect('query', 'insert-header', 'insert', 'insert-end');
+    const w = new Writer(8);
+    encodeCancel(w);
+    this.queue(w);
+    this.state = 'cancelling';
+  }
+
+  ping(): void {
+    this.expect('idle');
+    const w = new Writer(8);
+    encodePing(w);
+    this.queue(w);
+    this.state = 'ping';
+  }
+
+  tablesStatus(tables: QualifiedTableName[]): void {
+    this.expect('idle');
+    const w = new Writer(256);
+    encodeTablesStatusRequest(w, tables, this.revision);
+    this.queue(w);
+    this.state = 'tables-status';
+  }
+
+  private writeBlock(columns: EncodedColumn[], rows: number): void {
+    const w = new Writer(columns.length ? 64 * 1024 : 64);
+    encodeClientDataHeader(w, '', this.revision);
+    if (!this.compressed) {
+      writeBlock(w, columns, rows, { revision: this.revision });
+      this.queue(w);
+      return;
+    }
+    const body = new Writer(64 * 1024);
+    writeBlock(body, columns, rows, { revision: this.revision });
+    const method = METHOD[this.opts.compression as 'lz4' | 'zstd'];
+    for (const f of encodeFrames(body.toBytes(), method, this.opts.codecs!)) w.raw(f, false);
+    this.queue(w);
+  }
+
+  /** Feed inbound bytes; returns the events they complete. A protocol error breaks the connection and throws. */
+  receive(bytes: Uint8Array): ConnectionEvent[] {
+    if (this.state === 'broken') throw this.failure;
+    const events: ConnectionEvent[] = [];
+    try {
+      if (this.dechunker) for (const part of this.dechunker.push(bytes)) this.input.push(part);
+      else this.input.push(bytes);
+      this.drain(events);
+    } catch (e) {
+      this.state = 'broken';
+      this.failure = e;
+      throw e;
+    }
+    return events;
+  }
+
+  /** Mark the connection unusable (e.g. the socket closed). */
+  fail(reason: unknown): void {
+    this.state = 'broken';
+    this.failure = reason;
+  }
+
+  private drain(events: ConnectionEvent[]): void {
+    const input = this.input;
+    for (;;) {
+      if (this.pendingBlock) {
+        if (!this.readBlock(events)) return;
+        continue;
+      }
+      if (input.available === 0) return;
+      const c = input.cursor();
+      let p;
+      try {
+        p = decodeServerPacket(c, this.revision || this.clientRevision, { clientRevision: this.clientRevision, compressedTableColumns: this.compressed && has(this.revision, 'DBMS_MIN_REVISION_WITH_COMPRESSED_LOGS_PROFILE_EVENTS_COLUMNS') });
+      } catch (e) {
+        if (isNeedMore(e)) return;
+        throw e;
+      }
+      input.consumeTo(c.pos);
+      this.onPacket(p, events);
+    }
+  }
+
+  private onPacket(p: ReturnType<typeof decodeServerPacket>, events: ConnectionEvent[]): void {
+    switch (p.type) {
+      case 'Hello': {
+        if (this.state !== 'handshake') throw new ProtocolError('unexpected Hello from the server');
+        this.serverHello = p.hello;
+        this.revision = negotiateRevision(this.clientRevision, p.hello.revision);
+        this.serverTimezone = p.hello.timezone;
+        this.compressed = (this.opts.compression ?? 'none') !== 'none';
+        if (has(this.revision, 'DBMS_MIN_PROTOCOL_VERSION_WITH_ADDENDUM')) {
+          let send = 'notchunked';
+          let recv = 'notchunked';
+          if (has(this.revision, 'DBMS_MIN_PROTOCOL_VERSION_WITH_CHUNKED_PACKETS')) {
+            // We prefer plain framing but follow a server that insists on chunks.
+            send = negotiateChunked('notchunked_optional', p.hello.chunkedRecv ?? 'notchunked', 'send') ? 'chunked' : 'notchunked';
+            recv = negotiateChunked('notchunked_optional', p.hello.chunkedSend ?? 'notchunked', 'receive') ? 'chunked' : 'notchunked';
+          }
+          const w = new Writer(64);
+          encodeAddendum(w, { quotaKey: this.opts.quotaKey ?? '', chunkedSend: send, chunkedRecv: recv, parallelReplicasVersion: PARALLEL_REPLICAS_PROTOCOL_VERSION }, this.revision);
+          this.queue(w, false);
+          this.sendChunked = send === 'chunked';
+          if (recv === 'chunked') {
+            // Bytes after the Hello are chunked: re-feed what is already buffered.
+            this.dechunker = new Dechunker();
+            const rest = this.input.cursor();
+            const tail = rest.buf.slice(rest.pos, rest.end);
+            this.input.consumeTo(rest.end);
+            for (const part of this.dechunker.push(tail)) this.input.push(part);
+          }
+        }
+        this.state = 'idle';
+        events.push({ type: 'hello', hello: p.hello, revision: this.revision });
+        return;
+      }
+      case 'Data':
+      case 'Totals':
+      case 'Extremes':
+      case 'Log':
+      case 'ProfileEvents': {
+        const kind: BlockKind =
+          p.type === 'Data' ? (this.state === 'insert-header' ? 'insertHeader' : 'data') : p.type === 'Totals' ? 'totals' : p.type === 'Extremes' ? 'extremes' : p.type === 'Log' ? 'log' : 'profileEvents';
+        this.pendingBlock = kind;
+        // Log/ProfileEvents blocks travel uncompressed below 54481.
+        const compressed = this.compressed && (kind === 'data' || kind === 'totals' || kind === 'extremes' || kind === 'insertHeader' || has(this.revision, 'DBMS_MIN_REVISION_WITH_COMPRESSED_LOGS_PROFILE_EVENTS_COLUMNS'));
+        this.plain = compressed ? new StreamBuffer() : undefined;
+        this.blocks ??= new BlockDecoder(this.revision, { ...this.opts.valueOptions, serverTimezone: this.opts.valueOptions?.serverTimezone ?? this.serverTimezone }, this.cache);
+        return;
+      }
+      case 'Exception':
+        this.requireRequest('Exception');
+        this.state = 'idle';
+        events.push({ type: 'exception', exception: p.exception });
+        return;
+      case 'EndOfStream':
+        this.requireRequest('EndOfStream');
+        if (this.state === 'insert-header') throw new ProtocolError('EndOfStream before the INSERT header block');
+        this.state = 'idle';
+        events.push({ type: 'endOfStream' });
+        return;
+      case 'Pong':
+        if (this.state !== 'ping') throw new ProtocolError(`unexpected Pong in state '${this.state}'`);
+        this.state = 'idle';
+        events.push({ type: 'pong' });
+        return;
+      case 'Progress':
+        events.push({ type: 'progress', progress: p.progress });
+        return;
+      case 'ProfileInfo':
+        events.push({ type: 'profileInfo', info: p.profileInfo });
+        return;
+      case 'TableColumns':
+        events.push({ type: 'tableColumns', tableName: p.tableColumns.tableName, description: p.tableColumns.columns });
+        return;
+      case 'TableColumnsCompressed':
+        this.readCompressedTableColumns(events);
+        return;
+      case 'TimezoneUpdate':
+        this.serverTimezone = p.timezone;
+        this.blocks = undefined;
+        events.push({ type: 'timezoneUpdate', timezone: p.timezone });
+        return;
+      case 'PartUUIDs':
+        events.push({ type: 'partUUIDs', uuids: p.uuids });
+        return;
+      case 'TablesStatusResponse':
+        if (this.state !== 'tables-status') throw new ProtocolError('unexpected TablesStatusResponse');
+        this.state = 'idle';
+        events.push({ type: 'tablesStatus', tables: p.tables });
+        return;
+      default:
+        throw new ProtocolError(`unexpected server packet ${p.type} in state '${this.state}'`, 'CHWIRE_UNEXPECTED_PACKET');
+    }
+  }
+
+  private requireRequest(what: string): void {
+    if (this.state === 'idle' || this.state === 'handshake' && what !== 'Exception')
+      throw new ProtocolError(`unexpected ${what} in state '${this.state}'`, 'CHWIRE_UNEXPECTED_PACKET');
+  }
+
+  /** At ≥ 54481 with compression the TableColumns strings come inside frames. */
+  private readCompressedTableColumns(_events: ConnectionEvent[]): void {
+    this.pendingBlock = 'tableColumns';
+    this.plain = new StreamBuffer();
+  }
+
+  /** Continue the pending block; true when it completed. */
+  private readBlock(events: ConnectionEvent[]): boolean {
+    for (;;) {
+      const done = this.tryBlock(events);
+      if (done) return true;
+      // Compressed: a block spans whole frames; decompress the next one and retry.
+      if (!this.plain || !this.pullFrame()) return false;
+    }
+  }
+
+  private tryBlock(events: ConnectionEvent[]): boolean {
+    const src = this.plain ?? this.input;
+    if (src.available === 0 && (this.plain || !this.blocks!.inProgress)) return false;
+    const c: Cursor = src.cursor();
+    if (this.pendingBlock === 'tableColumns') {
+      try {
+        const t = decodeTableColumnsBody(c);
+        src.consumeTo(c.pos);
+        this.pendingBlock = undefined;
+        this.plain = undefined;
+        events.push({ type: 'tableColumns', tableName: t.tableName, description: t.columns });
+        return true;
+      } catch (e) {
+        if (isNeedMore(e)) return false;
+        throw e;
+      }
+    }
+    let block: Block;
+    try {
+      block = this.blocks!.read(c, src.base);
+    } catch (e) {
+      if (isNeedMore(e)) {
+        src.consumeTo(c.pos);
+        return false;
+      }
+      throw e;
+    }
+    src.consumeTo(c.pos);
+    if (this.plain && this.plain.available !== 0) throw new DecodeError(`${this.plain.available} stray bytes after a compressed block`);
+    const kind = this.pendingBlock!;
+    this.pendingBlock = undefined;
+    this.plain = undefined;
+    if (kind === 'insertHeader') this.state = 'insert';
+    events.push({ type: kind, block } as ConnectionEvent);
+    return true;
+  }
+
+  /** Decompress the next complete frame from input into the plain buffer; false if none is complete. */
+  private pullFrame(): boolean {
+    const input = this.input;
+    if (input.available < FRAME_PREFIX_BYTES) return false;
+    const buf = input.buf.subarray(0, input.end);
+    const h = readFrameHeader(buf, input.start, this.frameLimits);
+    if (input.available < h.frameBytes) return false;
+    const data = decodeFrameBody(buf, input.start, h, this.opts.codecs!);
+    input.consumeTo(input.start + h.frameBytes);
+    this.plain!.push(data);
+    return true;
+  }
+
+  private readonly frameLimits = resolveLimits();
+}
+
+export { NEED_MORE };

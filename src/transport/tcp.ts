@@ -1,0 +1,764 @@
+// Native protocol over node:net / node:tls: drives the sans-IO Connection,
+// with a pool, failover, backpressure, deadlines and server-side cancel.
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import * as os from 'node:os';
+import { Connection, type ConnectionEvent, type QueryRequest } from '../core/connection/connection.js';
+import { ChwireError, EncodeError } from '../core/errors.js';
+import type { ValueOptions } from '../core/columns/column.js';
+import { decodeNative } from '../core/native/reader.js';
+import { bindQueryParams, encodeQueryParameters, formatSqlLiteral, quoteIdentifier } from '../core/protocol/params.js';
+import { formatClientName } from '../core/protocol/client-name.js';
+import { has } from '../core/protocol/revision.js';
+import type { Setting } from '../core/protocol/common.js';
+import type { CodecSet } from '../core/compression/codec.js';
+import { ClickHouseError, ConnectionError, TimeoutError, AbortError, ClientError } from '../client/errors.js';
+import type { Endpoint } from '../client/client.js';
+import {
+  type ClientOptions,
+  type ColumnMeta,
+  type InsertRequest,
+  type InsertSummary,
+  type QueryEvent,
+  type QueryParams,
+  type QuerySummary,
+  type Settings,
+  type Transport,
+  addProgress,
+  emptyProgress,
+} from '../client/types.js';
+import { createNodeCodecs } from './compression.js';
+
+/** Blocks buffered ahead of the consumer before the socket is paused. */
+const HIGH_WATER_EVENTS = 16;
+/** How long a failed host is skipped. */
+const HOST_COOLDOWN_MS = 10_000;
+/** How long to wait for EndOfStream after Cancel before dropping the connection. */
+const CANCEL_DRAIN_MS = 5_000;
+
+function settingText(v: unknown): string {
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  return String(v);
+}
+
+function parseApplication(app?: string): { name: string; version?: string } | undefined {
+  if (!app) return undefined;
+  const i = app.lastIndexOf('/');
+  return i > 0 ? { name: app.slice(0, i), version: app.slice(i + 1) } : { name: app };
+}
+
+let queryCounter = 0;
+function newQueryId(): string {
+  const g = globalThis as { crypto?: { randomUUID?: () => string } };
+  return g.crypto?.randomUUID?.() ?? `chwire-${Date.now()}-${++queryCounter}`;
+}
+
+/** One socket driving one Connection. Requests are serialized by the pool. */
+class NodeConnection {
+  readonly conn: Connection;
+  private socket!: net.Socket;
+  private events: ConnectionEvent[] = [];
+  private waiter: (() => void) | undefined;
+  private error: unknown;
+  private paused = false;
+  closed = false;
+  lastUsed = Date.now();
+  /** Set when per-query settings were applied with SET (old servers): the session is no longer clean. */
+  dirty = false;
+  /** Inactivity deadline (request_timeout), armed while a request runs. */
+  private deadline: ReturnType<typeof setTimeout> | undefined;
+  private deadlineMs = 0;
+  private onDeadline: (() => void) | undefined;
+
+  constructor(
+    readonly endpoint: Endpoint,
+    private readonly options: ClientOptions,
+    codecs: CodecSet | undefined,
+  ) {
+    const app = parseApplication(options.application);
+    this.conn = new Connection({
+      user: endpoint.username ?? 'default',
+      password: endpoint.password ?? '',
+      database: endpoint.database ?? '',
+      clientName: formatClientName(app),
+      compression: options.compression ?? 'none',
+      ...(codecs ? { codecs } : {}),
+      valueOptions: pickValueOptions(options),
+      osUser: safeUser(),
+      hostname: os.hostname(),
+    });
+  }
+
+  get revision(): number {
+    return this.conn.revision;
+  }
+
+  async open(): Promise<void> {
+    const ep = this.endpoint;
+    const timeout = this.options.connect_timeout ?? 10_000;
+    await new Promise<void>((resolve, reject) => {
+      let done = false;
+      const fail = (e: unknown) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.destroy();
+        reject(e);
+      };
+      const timer = setTimeout(() => fail(new TimeoutError(`connecting to ${ep.host}:${ep.port} timed out after ${timeout} ms`)), timeout);
+      const onConnect = () => {
+        this.socket.setNoDelay(true);
+        this.socket.setKeepAlive(true, 30_000);
+        this.flush();
+        this.wait()
+          .then(() => {
+            if (done) return;
+            done = true;
+            clearTimeout(timer);
+            resolve();
+          })
+          .catch(fail);
+      };
+      if (ep.scheme === 'tcps') {
+        const t = this.options.tls ?? {};
+        const opts: tls.ConnectionOptions = {
+          host: ep.host,
+          port: ep.port,
+          servername: t.servername ?? (net.isIP(ep.host) ? undefined : ep.host),
+          rejectUnauthorized: t.reject_unauthorized ?? true,
+        };
+        if (t.ca_cert) opts.ca = toPem(t.ca_cert);
+        if (t.cert) opts.cert = toPem(t.cert);
+        if (t.key) opts.key = toPem(t.key);
+        this.socket = tls.connect(opts, onConnect);
+      } else this.socket = net.connect({ host: ep.host, port: ep.port }, onConnect);
+      this.attach(fail);
+    });
+    // Hello consumed by wait(): the connection is idle now.
+    this.events = [];
+  }
+
+  private attach(onEarlyError: (e: unknown) => void): void {
+    const s = this.socket;
+    s.on('data', (chunk: Buffer) => {
+      try {
+        const evs = this.conn.receive(chunk);
+        if (evs.length) {
+          for (const e of evs) this.events.push(e);
+          if (this.events.length >= HIGH_WATER_EVENTS && !this.paused) {
+            this.paused = true;
+            s.pause();
+          }
+        }
+        this.touch();
+      } catch (e) {
+        this.error = e;
+        this.destroy();
+      }
+      this.wake();
+    });
+    s.on('error', (e: Error) => {
+      const err = new ConnectionError(`connection to ${this.endpoint.host}:${this.endpoint.port} failed: ${e.message}`, { cause: e }, (e as { code?: string }).code === 'ECONNREFUSED' ? 'CHWIRE_CONNECTION_REFUSED' : 'CHWIRE_CONNECTION');
+      this.error ??= err;
+      this.conn.fail(err);
+      onEarlyError(err);
+      this.wake();
+    });
+    s.on('close', () => {
+      this.closed = true;
+      if (!this.error) {
+        this.error = new ConnectionError(`the server ${this.endpoint.host}:${this.endpoint.port} closed the connection`, undefined, 'CHWIRE_CONNECTION_CLOSED');
+        this.conn.fail(this.error);
+      }
+      onEarlyError(this.error);
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  /** Wait for at least one event (or an error). */
+  private wait(): Promise<void> {
+    if (this.events.length || this.error) return this.error && !this.events.length ? Promise.reject(this.error) : Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiter = () => (this.events.length ? resolve() : this.error ? reject(this.error) : resolve());
+    });
+  }
+
+  /** The next event, waiting for bytes as needed. */
+  async next(): Promise<ConnectionEvent> {
+    while (!this.events.length) await this.wait();
+    const e = this.events.shift()!;
+    if (this.paused && this.events.length < HIGH_WATER_EVENTS / 2) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    return e;
+  }
+
+  /** Write pending output; resolves when the socket accepted it (backpressure). */
+  flush(): Promise<void> {
+    const parts = this.conn.takeOutput();
+    if (!parts.length || this.closed) return Promise.resolve();
+    let ok = true;
+    for (const p of parts) ok = this.socket.write(p);
+    if (ok) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onDrain = () => {
+        this.socket.off('close', onClose);
+        resolve();
+      };
+      const onClose = () => {
+        this.socket.off('drain', onDrain);
+        reject(this.error);
+      };
+      this.socket.once('drain', onDrain);
+      this.socket.once('close', onClose);
+    });
+  }
+
+  /** Arm the inactivity deadline: fires if no byte arrives for ms. */
+  armDeadline(ms: number, onFire: () => void): void {
+    this.deadlineMs = ms;
+    this.onDeadline = onFire;
+    this.touch();
+  }
+  disarmDeadline(): void {
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
+    this.onDeadline = undefined;
+  }
+  private touch(): void {
+    this.lastUsed = Date.now();
+    if (!this.onDeadline || this.deadlineMs <= 0) return;
+    clearTimeout(this.deadline);
+    const fire = this.onDeadline;
+    this.deadline = setTimeout(fire, this.deadlineMs);
+    this.deadline.unref?.();
+  }
+
+  get usable(): boolean {
+    return !this.closed && !this.error && this.conn.state === 'idle' && !this.dirty;
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.disarmDeadline();
+    this.socket?.destroy();
+  }
+}
+
+function toPem(v: string | Uint8Array): string | Buffer {
+  return typeof v === 'string' ? v : Buffer.from(v);
+}
+
+function safeUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return '';
+  }
+}
+
+function pickValueOptions(o: ClientOptions): ValueOptions {
+  const out: ValueOptions = {};
+  if (o.int64) out.int64 = o.int64;
+  if (o.decimal) out.decimal = o.decimal;
+  if (o.dates) out.dates = o.dates;
+  if (o.strings) out.strings = o.strings;
+  if (o.maps) out.maps = o.maps;
+  if (o.arrays) out.arrays = o.arrays;
+  return out;
+}
+
+/** Protocol Progress (fields gated by revision) → the client's, zeros where absent. */
+function clientProgress(p: import('../core/protocol/server-packets.js').Progress): import('../client/types.js').Progress {
+  return {
+    rows: p.rows,
+    bytes: p.bytes,
+    totalRows: p.totalRows ?? 0,
+    totalBytes: p.totalBytes ?? 0,
+    writtenRows: p.writtenRows ?? 0,
+    writtenBytes: p.writtenBytes ?? 0,
+    elapsedNs: p.elapsedNs ?? 0,
+  };
+}
+
+function serverError(e: { code: number; name: string; message: string; stackTrace?: string; nested?: unknown }): ClickHouseError {
+  return new ClickHouseError(e as ConstructorParameters<typeof ClickHouseError>[0]);
+}
+
+/** Connection pool over one or more hosts with failover. */
+class Pool {
+  private idle: NodeConnection[] = [];
+  private open = 0;
+  private waiters: ((c: NodeConnection | Error) => void)[] = [];
+  private failedUntil = new Map<string, number>();
+  private next = 0;
+  private closed = false;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly endpoints: Endpoint[],
+    private readonly options: ClientOptions,
+    private readonly codecs: CodecSet | undefined,
+  ) {
+    const ttl = options.idle_socket_ttl ?? 10_000;
+    this.sweeper = setInterval(() => this.sweep(ttl), Math.max(100, Math.min(ttl, 1000)));
+    this.sweeper.unref?.();
+  }
+
+  private get max(): number {
+    return Math.max(1, this.options.max_open_connections ?? 10);
+  }
+
+  private sweep(ttl: number): void {
+    const now = Date.now();
+    this.idle = this.idle.filter((c) => {
+      if (now - c.lastUsed > ttl || !c.usable) {
+        this.open--;
+        c.destroy();
+        return false;
+      }
+      return true;
+    });
+  }
+
+  /** Endpoints in the order to try (skipping recently failed ones unless all failed). */
+  private order(): Endpoint[] {
+    const now = Date.now();
+    let list = this.endpoints;
+    if (this.options.host_selection === 'round_robin' && list.length > 1) {
+      const k = this.next++ % list.length;
+      list = [...list.slice(k), ...list.slice(0, k)];
+    }
+    const healthy = list.filter((e) => (this.failedUntil.get(`${e.host}:${e.port}`) ?? 0) <= now);
+    const cooling = list.filter((e) => (this.failedUntil.get(`${e.host}:${e.port}`) ?? 0) > now);
+    return [...healthy, ...cooling];
+  }
+
+  private async connect(): Promise<NodeConnection> {
+    let last: unknown;
+    for (const ep of this.order()) {
+      const c = new NodeConnection(ep, this.options, this.codecs);
+      try {
+        await c.open();
+        this.failedUntil.delete(`${ep.host}:${ep.port}`);
+        await this.applyClientSettings(c);
+        return c;
+      } catch (e) {
+        last = e;
+        c.destroy();
+        // A server exception during the handshake (bad password, unknown database) is not a host failure.
+        if (e instanceof ClickHouseError) throw e;
+        this.failedUntil.set(`${ep.host}:${ep.port}`, Date.now() + HOST_COOLDOWN_MS);
+      }
+    }
+    throw last instanceof Error ? last : new ConnectionError('no host could be reached');
+  }
+
+  /** Old servers (< 54429) take no settings in the Query packet: client-wide ones are SET once per connection. */
+  private async applyClientSettings(c: NodeConnection): Promise<void> {
+    const s = this.options.clickhouse_settings;
+    if (!s || has(c.revision, 'DBMS_MIN_REVISION_WITH_SETTINGS_SERIALIZED_AS_STRINGS')) return;
+    const sql = setStatement(s);
+    if (sql) await runToEnd(c, { query: sql }, this.options.request_timeout);
+  }
+
+  async acquire(signal?: AbortSignal): Promise<NodeConnection> {
+    if (this.closed) throw new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED');
+    while (this.idle.length) {
+      const c = this.idle.pop()!;
+      if (c.usable) return c;
+      this.open--;
+      c.destroy();
+    }
+    if (this.open < this.max) {
+      this.open++;
+      try {
+        return await this.connect();
+      } catch (e) {
+        this.open--;
+        this.wakeWaiter();
+        throw e;
+      }
+    }
+    const timeout = this.options.request_timeout ?? 30_000;
+    return new Promise<NodeConnection>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new TimeoutError(`no connection became free within ${timeout} ms (max_open_connections = ${this.max})`));
+      }, timeout);
+      const onAbort = () => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new AbortError());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const waiter = (c: NodeConnection | Error) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (c instanceof Error) reject(c);
+        else resolve(c);
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private wakeWaiter(): void {
+    const w = this.waiters.shift();
+    if (!w) return;
+    if (this.open < this.max) {
+      this.open++;
+      this.connect().then(w, (e) => {
+        this.open--;
+        w(e as Error);
+      });
+    } else this.waiters.unshift(w);
+  }
+
+  release(c: NodeConnection): void {
+    c.disarmDeadline();
+    if (!c.usable || this.closed) {
+      this.open--;
+      c.destroy();
+      this.wakeWaiter();
+      return;
+    }
+    c.lastUsed = Date.now();
+    const w = this.waiters.shift();
+    if (w) w(c);
+    else this.idle.push(c);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const c of this.idle) c.destroy();
+    this.idle = [];
+    for (const w of this.waiters.splice(0)) w(new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED'));
+  }
+}
+
+function setStatement(s: Settings): string | undefined {
+  const parts = Object.entries(s)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${quoteIdentifier(k)} = ${typeof v === 'string' ? formatSqlLiteral(v) : settingText(v)}`);
+  return parts.length ? `SET ${parts.join(', ')}` : undefined;
+}
+
+/** Run a statement to its end, discarding data; throws a server exception. */
+async function runToEnd(c: NodeConnection, q: QueryRequest, timeoutMs?: number): Promise<void> {
+  c.conn.query(q);
+  await c.flush();
+  if (timeoutMs) c.armDeadline(timeoutMs, () => c.destroy());
+  for (;;) {
+    const e = await c.next();
+    if (e.type === 'exception') throw serverError(e.exception);
+    if (e.type === 'endOfStream') return;
+  }
+}
+
+export class TcpTransport implements Transport {
+  readonly kind = 'tcp' as const;
+  private readonly pool: Pool;
+
+  constructor(
+    endpoints: Endpoint[],
+    private readonly options: ClientOptions,
+    codecs: CodecSet | undefined,
+  ) {
+    this.pool = new Pool(endpoints, options, codecs);
+  }
+
+  /** Build the Query packet fields for this connection's revision. */
+  private request(c: NodeConnection, p: QueryParams, queryId: string): { req: QueryRequest; setSql?: string } {
+    const rev = c.revision;
+    let query = p.query;
+    let parameters: Setting[] | undefined;
+    if (p.query_params && Object.keys(p.query_params).length) {
+      if (has(rev, 'DBMS_MIN_PROTOCOL_VERSION_WITH_PARAMETERS')) parameters = encodeQueryParameters(p.query_params as never, undefined, p.query);
+      else query = bindQueryParams(query, p.query_params as never);
+    }
+    const settings: Setting[] = [];
+    let setSql: string | undefined;
+    if (has(rev, 'DBMS_MIN_REVISION_WITH_SETTINGS_SERIALIZED_AS_STRINGS')) {
+      // Type names must arrive as text; flags 0 so a server that does not know the setting ignores it.
+      settings.push({ name: 'output_format_native_encode_types_in_binary_format', value: '0', flags: 0 });
+      for (const [k, v] of Object.entries(p.clickhouse_settings ?? {})) if (v !== undefined) settings.push({ name: k, value: settingText(v), flags: 1 });
+    } else {
+      // Client-wide settings were SET on connect; per-query ones that differ need SET now.
+      const base = this.options.clickhouse_settings ?? {};
+      const extra: Settings = {};
+      for (const [k, v] of Object.entries(p.clickhouse_settings ?? {})) if (v !== undefined && base[k] !== v) extra[k] = v;
+      setSql = setStatement(extra);
+    }
+    const req: QueryRequest = { query, queryId, settings };
+    if (parameters) req.parameters = parameters;
+    return setSql ? { req, setSql } : { req };
+  }
+
+  query(p: QueryParams, _options: ValueOptions): AsyncIterable<QueryEvent> & { queryId: string } {
+    const queryId = p.query_id ?? newQueryId();
+    const self = this;
+    const gen = async function* (): AsyncGenerator<QueryEvent> {
+      yield* self.run(p, queryId, 'query');
+    };
+    const it = gen();
+    return Object.assign(it, { queryId });
+  }
+
+  /** Run a query on a pooled connection, yielding events; handles abort/timeout with a real Cancel. */
+  private async *run(p: QueryParams, queryId: string, _mode: 'query'): AsyncGenerator<QueryEvent> {
+    const signal = p.abort_signal;
+    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+    const c = await this.pool.acquire(signal);
+    let finished = false;
+    let stop: Error | undefined;
+    const cancel = (err: Error) => {
+      if (stop || finished) return;
+      stop = err;
+      try {
+        c.conn.cancel();
+        void c.flush().catch(() => {});
+      } catch {
+        c.destroy();
+      }
+      // If the server does not finish within the drain window, drop the connection.
+      setTimeout(() => {
+        if (!finished) c.destroy();
+      }, CANCEL_DRAIN_MS).unref?.();
+    };
+    const onAbort = () => cancel(new AbortError(undefined, { cause: signal?.reason }));
+    try {
+      const { req, setSql } = this.request(c, p, queryId);
+      if (setSql) {
+        c.dirty = true;
+        await runToEnd(c, { query: setSql }, this.options.request_timeout);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const timeout = this.options.request_timeout ?? 30_000;
+      c.armDeadline(timeout, () => cancel(new TimeoutError(`no data from the server for ${timeout} ms (request_timeout)`)));
+      c.conn.query(req);
+      await c.flush();
+      for (;;) {
+        const e = await c.next();
+        if (stop) {
+          if (e.type === 'endOfStream' || e.type === 'exception') {
+            finished = true;
+            throw stop;
+          }
+          continue;
+        }
+        switch (e.type) {
+          case 'data':
+          case 'totals':
+          case 'extremes':
+          case 'log':
+          case 'profileEvents':
+            yield { type: e.type, block: e.block };
+            break;
+          case 'progress':
+            yield { type: 'progress', progress: clientProgress(e.progress) };
+            break;
+          case 'profileInfo':
+            yield { type: 'profileInfo', info: e.info as never };
+            break;
+          case 'exception':
+            finished = true;
+            throw serverError(e.exception);
+          case 'endOfStream':
+            finished = true;
+            return;
+        }
+      }
+    } catch (e) {
+      if (stop && !(e instanceof ClickHouseError)) throw stop;
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!finished && !c.closed && c.conn.state !== 'idle' && c.conn.state !== 'broken') {
+        // The consumer stopped early: cancel and drain so the connection can be reused.
+        try {
+          if (c.conn.state !== 'cancelling') c.conn.cancel();
+          await c.flush();
+          const deadline = Date.now() + CANCEL_DRAIN_MS;
+          while ((c.conn.state as string) !== 'idle' && Date.now() < deadline) {
+            const e = await c.next();
+            if (e.type === 'endOfStream' || e.type === 'exception') break;
+          }
+        } catch {
+          c.destroy();
+        }
+      }
+      this.pool.release(c);
+    }
+  }
+
+  async command(p: QueryParams): Promise<QuerySummary> {
+    const started = Date.now();
+    const queryId = p.query_id ?? newQueryId();
+    const progress = emptyProgress();
+    const summary: QuerySummary = { progress, elapsedMs: 0, queryId };
+    for await (const e of this.run(p, queryId, 'query')) {
+      if (e.type === 'progress') {
+        addProgress(progress, e.progress);
+        p.on_progress?.(e.progress);
+      } else if (e.type === 'profileInfo') summary.profileInfo = e.info;
+    }
+    summary.elapsedMs = Date.now() - started;
+    return summary;
+  }
+
+  async insert(req: InsertRequest): Promise<InsertSummary> {
+    const signal = req.abort_signal;
+    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+    const queryId = req.query_id ?? newQueryId();
+    const c = await this.pool.acquire(signal);
+    const progress = emptyProgress();
+    let rows = 0;
+    let stop: Error | undefined;
+    const onAbort = () => {
+      if (stop) return;
+      stop = new AbortError(undefined, { cause: signal?.reason });
+      try {
+        c.conn.cancel();
+        void c.flush().catch(() => {});
+      } catch {
+        c.destroy();
+      }
+      setTimeout(() => {
+        if (c.conn.state !== 'idle') c.destroy();
+      }, CANCEL_DRAIN_MS).unref?.();
+    };
+    try {
+      const cols = req.columns?.length ? ` (${req.columns.map(quoteIdentifier).join(', ')})` : '';
+      const { req: q, setSql } = this.request(c, { query: `INSERT INTO ${quoteTable(req.table)}${cols} VALUES`, clickhouse_settings: req.clickhouse_settings }, queryId);
+      if (setSql) {
+        c.dirty = true;
+        await runToEnd(c, { query: setSql }, this.options.request_timeout);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const timeout = this.options.request_timeout ?? 30_000;
+      c.armDeadline(timeout, () => c.destroy());
+      c.conn.startInsert(q);
+      await c.flush();
+      // Wait for the header block (TableColumns/Log/ProfileEvents may come first).
+      let header: ColumnMeta[] | undefined;
+      while (!header) {
+        const e = await c.next();
+        if (e.type === 'exception') throw serverError(e.exception);
+        if (e.type === 'insertHeader') header = e.block.columns.map((col) => ({ name: col.name, type: col.type }));
+        if (e.type === 'endOfStream') throw new ConnectionError('the server ended the INSERT before sending its header');
+      }
+      c.disarmDeadline();
+      try {
+        if (req.native) {
+          for await (const bytes of req.native as AsyncIterable<Uint8Array>) {
+            for (const b of decodeNative(bytes)) {
+              if (stop) throw stop;
+              c.conn.sendBlock(b);
+              rows += b.rowCount;
+              await c.flush();
+            }
+          }
+        } else {
+          for await (const b of req.blocks(header) as AsyncIterable<import('../core/native/block-types.js').Block>) {
+            if (stop) throw stop;
+            c.conn.sendBlock(b);
+            rows += 'rowCount' in b ? b.rowCount : (b as { columns: { values: ArrayLike<unknown> }[] }).columns[0]?.values.length ?? 0;
+            await c.flush();
+          }
+        }
+      } catch (e) {
+        // Conversion failed or the source threw: nothing of this batch was sent; abandon the INSERT.
+        if (!stop) {
+          try {
+            c.conn.cancel();
+            await c.flush();
+          } catch {
+            /* broken anyway */
+          }
+        }
+        c.destroy();
+        throw e;
+      }
+      c.conn.endInsert();
+      await c.flush();
+      c.armDeadline(timeout, () => c.destroy());
+      for (;;) {
+        const e = await c.next();
+        if (e.type === 'exception') throw serverError(e.exception);
+        if (e.type === 'progress') addProgress(progress, clientProgress(e.progress));
+        if (e.type === 'endOfStream') break;
+      }
+      if (stop) throw stop;
+      return { rows, queryId, progress };
+    } catch (e) {
+      if (stop && !(e instanceof ClickHouseError || e instanceof EncodeError)) throw stop;
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.pool.release(c);
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    const c = await this.pool.acquire();
+    try {
+      c.conn.ping();
+      await c.flush();
+      const timeout = this.options.request_timeout ?? 30_000;
+      c.armDeadline(timeout, () => c.destroy());
+      for (;;) {
+        const e = await c.next();
+        if (e.type === 'pong') return true;
+      }
+    } finally {
+      this.pool.release(c);
+    }
+  }
+
+  async serverInfo(): Promise<{ name: string; version: string; revision: number; timezone?: string }> {
+    const c = await this.pool.acquire();
+    try {
+      const h = c.conn.serverHello!;
+      const out: { name: string; version: string; revision: number; timezone?: string } = {
+        name: h.serverName,
+        version: `${h.versionMajor}.${h.versionMinor}.${h.versionPatch ?? 0}`,
+        revision: c.revision,
+      };
+      if (h.timezone) out.timezone = h.timezone;
+      return out;
+    } finally {
+      this.pool.release(c);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+  }
+}
+
+function quoteTable(t: string): string {
+  // Accept `db.table`, already-quoted names, or plain names.
+  if (/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(t) || /[`"]/.test(t)) return t;
+  return quoteIdentifier(t);
+}
+
+export async function createTcpTransport(endpoints: Endpoint[], options: ClientOptions): Promise<Transport> {
+  const compression = options.compression ?? 'none';
+  let codecs: CodecSet | undefined;
+  if (compression !== 'none') {
+    codecs = await createNodeCodecs();
+    const method = compression === 'lz4' ? 0x82 : 0x90;
+    if (!codecs.get(method)) throw new ClientError(`compression '${compression}' is not available on this Node.js`, 'CHWIRE_CODEC_UNAVAILABLE');
+  }
+  return new TcpTransport(endpoints, options, codecs);
+}
+
+export { ChwireError };
