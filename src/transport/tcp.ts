@@ -28,9 +28,12 @@ import {
   emptyProgress,
 } from '../client/types.js';
 import { createNodeCodecs } from './compression.js';
+import { logEntries } from '../client/result-set.js';
 
 /** Blocks buffered ahead of the consumer before the socket is paused. */
 const HIGH_WATER_EVENTS = 16;
+/** Size of the reused socket read buffer (plain TCP). */
+const READ_BUFFER_BYTES = 256 * 1024;
 /** How long a failed host is skipped. */
 const HOST_COOLDOWN_MS = 10_000;
 /** How long to wait for EndOfStream after Cancel before dropping the connection. */
@@ -84,6 +87,7 @@ class NodeConnection {
       compression: options.compression ?? 'none',
       ...(codecs ? { codecs } : {}),
       valueOptions: pickValueOptions(options),
+      alloc: (n) => Buffer.allocUnsafeSlow(n),
       osUser: safeUser(),
       hostname: os.hostname(),
     });
@@ -131,7 +135,14 @@ class NodeConnection {
         if (t.cert) opts.cert = toPem(t.cert);
         if (t.key) opts.key = toPem(t.key);
         this.socket = tls.connect(opts, onConnect);
-      } else this.socket = net.connect({ host: ep.host, port: ep.port }, onConnect);
+      } else {
+        // Read into one reused buffer: no allocation per chunk; the Connection copies what it keeps.
+        const readBuf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+        this.socket = net.connect(
+          { host: ep.host, port: ep.port, onread: { buffer: readBuf, callback: (n: number, b: Uint8Array) => this.onBytes(b.subarray(0, n), true) } },
+          onConnect,
+        );
+      }
       this.attach(fail);
     });
     // Hello consumed by wait(): the connection is idle now.
@@ -140,23 +151,7 @@ class NodeConnection {
 
   private attach(onEarlyError: (e: unknown) => void): void {
     const s = this.socket;
-    s.on('data', (chunk: Buffer) => {
-      try {
-        const evs = this.conn.receive(chunk);
-        if (evs.length) {
-          for (const e of evs) this.events.push(e);
-          if (this.events.length >= HIGH_WATER_EVENTS && !this.paused) {
-            this.paused = true;
-            s.pause();
-          }
-        }
-        this.touch();
-      } catch (e) {
-        this.error = e;
-        this.destroy();
-      }
-      this.wake();
-    });
+    s.on('data', (chunk: Buffer) => this.onBytes(chunk, false));
     s.on('error', (e: Error) => {
       const err = new ConnectionError(`connection to ${this.endpoint.host}:${this.endpoint.port} failed: ${e.message}`, { cause: e }, (e as { code?: string }).code === 'ECONNREFUSED' ? 'CHWIRE_CONNECTION_REFUSED' : 'CHWIRE_CONNECTION');
       this.error ??= err;
@@ -173,6 +168,26 @@ class NodeConnection {
       onEarlyError(this.error);
       this.wake();
     });
+  }
+
+  /** Inbound bytes (transient: `chunk` is the reused read buffer). Returns false to pause reading. */
+  private onBytes(chunk: Uint8Array, transient: boolean): boolean {
+    try {
+      const evs = this.conn.receive(chunk, transient);
+      if (evs.length) {
+        for (const e of evs) this.events.push(e);
+        if (this.events.length >= HIGH_WATER_EVENTS && !this.paused) {
+          this.paused = true;
+          this.socket.pause();
+        }
+      }
+      this.touch();
+    } catch (e) {
+      this.error = e;
+      this.destroy();
+    }
+    this.wake();
+    return !this.paused;
   }
 
   private wake(): void {
@@ -242,7 +257,7 @@ class NodeConnection {
   }
 
   get usable(): boolean {
-    return !this.closed && !this.error && this.conn.state === 'idle' && !this.dirty;
+    return !this.closed && !this.error && this.conn.state === 'idle' && !this.dirty && this.events.length === 0;
   }
 
   destroy(): void {
@@ -581,16 +596,20 @@ export class TcpTransport implements Transport {
       throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (!finished && !c.closed && c.conn.state !== 'idle' && c.conn.state !== 'broken') {
+      if (!finished && !c.closed && c.conn.state !== 'broken') {
         // The consumer stopped early: cancel and drain so the connection can be reused.
+        // Drain by *events*, not by conn.state: the state turns idle as soon as EndOfStream is
+        // parsed, while its events (and data before it) may still sit in the queue — leaving them
+        // would hand a stale result to the next query on this connection.
         try {
-          if (c.conn.state !== 'cancelling') c.conn.cancel();
+          if (c.conn.state !== 'cancelling' && c.conn.state !== 'idle') c.conn.cancel();
           await c.flush();
-          const deadline = Date.now() + CANCEL_DRAIN_MS;
-          while ((c.conn.state as string) !== 'idle' && Date.now() < deadline) {
+          c.armDeadline(CANCEL_DRAIN_MS, () => c.destroy());
+          for (;;) {
             const e = await c.next();
             if (e.type === 'endOfStream' || e.type === 'exception') break;
           }
+          finished = true;
         } catch {
           c.destroy();
         }
@@ -609,6 +628,7 @@ export class TcpTransport implements Transport {
         addProgress(progress, e.progress);
         p.on_progress?.(e.progress);
       } else if (e.type === 'profileInfo') summary.profileInfo = e.info;
+      else if (e.type === 'log' && p.on_log) for (const r of logEntries(e.block)) p.on_log(r);
     }
     summary.elapsedMs = Date.now() - started;
     return summary;

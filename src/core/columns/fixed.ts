@@ -20,6 +20,7 @@ export type TypedCtor = {
 };
 
 export function readFixed(c: Cursor, rows: number, width: number): FixedData {
+  if (width > 1) c.alignPos = c.pos;
   const n = c.needItems(rows, width);
   const bytes = c.buf.subarray(c.pos, c.pos + n);
   c.pos += n;

@@ -60,10 +60,11 @@ function readIndexes(c: Cursor, n: number, width: number, dictSize: number, what
   return keys;
 }
 
+/** Map key for a dictionary value: primitives as they are (one column holds one JS type in practice). */
 function dictKey(v: unknown): unknown {
+  if (typeof v !== 'object') return v;
   if (v instanceof Date) return 'D' + v.getTime();
   if (v instanceof Uint8Array) return 'B' + Array.prototype.join.call(v, ',');
-  if (typeof v === 'string') return 'S' + v;
   return v;
 }
 

@@ -17,6 +17,46 @@ export interface StringData {
   rows: number;
   /** The exact wire body, when decoded (re-encoding copies it whole). */
   wire?: Uint8Array;
+  /**
+   * `buf` decoded in one call when every byte is ASCII (then byte offsets are
+   * string offsets); null when it is not. Computed on first bulk access.
+   */
+  ascii?: string | null;
+}
+
+const bulkDecoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * One TextDecoder call for the whole column is much cheaper than one per row;
+ * when the bytes are pure ASCII (varuint lengths < 128 included) each value is
+ * then a substring at its byte offsets.
+ */
+function asciiText(d: StringData): string | null {
+  if (d.ascii !== undefined) return d.ascii;
+  let text: string | null = null;
+  if (d.buf.length >= 64) {
+    const t = bulkDecoder.decode(d.buf);
+    if (t.length === d.buf.length && !NON_ASCII.test(t)) text = t;
+  }
+  d.ascii = text;
+  return text;
+}
+
+/** All values of a String column as JS strings (or byte views). */
+export function stringValues(d: StringData, o: ValueOptions): unknown[] {
+  const n = d.rows;
+  const out = new Array<unknown>(n);
+  if (o.strings !== 'bytes') {
+    const text = asciiText(d);
+    if (text !== null) {
+      const { starts, ends } = d;
+      for (let i = 0; i < n; i++) out[i] = text.substring(starts[i]!, ends[i]!);
+      return out;
+    }
+  }
+  for (let i = 0; i < n; i++) out[i] = stringValue(d, i, o);
+  return out;
 }
 
 interface StringScan {
@@ -157,11 +197,7 @@ export function makeStringCodec(node: TypeNode): Codec<StringData> {
     decode: (c, rows, _p, ctx) => readStrings(c, rows, ctx),
     length: (d) => d.rows,
     get: stringValue,
-    toArray(d, o) {
-      const out = new Array<unknown>(d.rows);
-      for (let i = 0; i < d.rows; i++) out[i] = stringValue(d, i, o);
-      return out;
-    },
+    toArray: stringValues,
     fromValues: (values) => stringsFromValues(values),
     writePrefix: noPrefix,
     encode: (w, d) => writeStrings(w, d),

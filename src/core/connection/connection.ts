@@ -89,6 +89,8 @@ export interface ConnectionOptions {
   /** Revision to advertise (default CLIENT_REVISION). */
   revision?: number;
   valueOptions?: ValueOptions;
+  /** Buffer allocator for inbound data; may return uninitialised memory (Node: Buffer.allocUnsafeSlow). */
+  alloc?: (n: number) => Uint8Array;
   quotaKey?: string;
   osUser?: string;
   hostname?: string;
@@ -117,7 +119,7 @@ export class Connection {
 
   private readonly opts: ConnectionOptions;
   private readonly clientRevision: number;
-  private readonly input = new StreamBuffer();
+  private readonly input: StreamBuffer;
   private readonly output: Uint8Array[] = [];
   private outputBytes = 0;
   private readonly cache = new CodecCache();
@@ -133,6 +135,7 @@ export class Connection {
 
   constructor(options: ConnectionOptions) {
     this.opts = options;
+    this.input = new StreamBuffer(options.alloc);
     this.clientRevision = options.revision ?? CLIENT_REVISION;
     if (options.compression && options.compression !== 'none') {
       const m = METHOD[options.compression];
@@ -316,13 +319,17 @@ export class Connection {
     this.queue(w);
   }
 
-  /** Feed inbound bytes; returns the events they complete. A protocol error breaks the connection and throws. */
-  receive(bytes: Uint8Array): ConnectionEvent[] {
+  /**
+   * Feed inbound bytes; returns the events they complete. A protocol error
+   * breaks the connection and throws. `transient`: the caller reuses the
+   * memory of `bytes` after the call, so they are copied, never kept.
+   */
+  receive(bytes: Uint8Array, transient = false): ConnectionEvent[] {
     if (this.state === 'broken') throw this.failure;
     const events: ConnectionEvent[] = [];
     try {
-      if (this.dechunker) for (const part of this.dechunker.push(bytes)) this.input.push(part);
-      else this.input.push(bytes);
+      if (this.dechunker) for (const part of this.dechunker.push(bytes)) this.input.push(part, !transient);
+      else this.input.push(bytes, !transient);
       this.drain(events);
     } catch (e) {
       this.state = 'broken';
@@ -342,7 +349,11 @@ export class Connection {
     const input = this.input;
     for (;;) {
       if (this.pendingBlock) {
-        if (!this.readBlock(events)) return;
+        if (!this.readBlock(events)) {
+          // Size (and align) the buffer once for the bytes the block still needs.
+          if (!this.plain && this.blocks) input.reserve(this.blocks.wantAbs, this.blocks.alignAbs);
+          return;
+        }
         continue;
       }
       if (input.available === 0) return;

@@ -17,6 +17,12 @@ export class Cursor {
   end: number;
   /** Set when NEED_MORE is thrown: the position the read wanted to reach. */
   wantPos = 0;
+  /**
+   * Set by fixed-width readers before they wait for their body: the position
+   * where that body starts, which a resumable reader may place at an 8-byte
+   * boundary so the body becomes a zero-copy TypedArray view. -1 = none.
+   */
+  alignPos = -1;
 
   constructor(buf: Uint8Array, pos = 0, end = buf.length) {
     this.buf = buf;

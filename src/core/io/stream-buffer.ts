@@ -14,6 +14,12 @@ export class StreamBuffer {
   /** Absolute stream offset of buf[0]. */
   base = 0;
   private owned = false;
+  private readonly alloc: (n: number) => Uint8Array;
+
+  /** `alloc` may return uninitialised memory (every byte is written before it is read). */
+  constructor(alloc?: (n: number) => Uint8Array) {
+    this.alloc = alloc ?? ((n) => new Uint8Array(n));
+  }
 
   get available(): number {
     return this.end - this.start;
@@ -24,10 +30,15 @@ export class StreamBuffer {
     return this.base + this.end;
   }
 
-  push(chunk: Uint8Array): void {
+  /**
+   * Append a chunk. With `adopt` (default) a chunk arriving when nothing is
+   * pending becomes the buffer without a copy; pass false for a transient chunk
+   * whose memory the caller reuses (it is then always copied).
+   */
+  push(chunk: Uint8Array, adopt = true): void {
     const n = chunk.length;
     if (n === 0) return;
-    if (this.start === this.end) {
+    if (this.start === this.end && adopt) {
       // Nothing pending: adopt the caller's chunk without copying.
       this.base += this.end;
       this.buf = chunk;
@@ -36,20 +47,39 @@ export class StreamBuffer {
       this.owned = false;
       return;
     }
-    if (!this.owned || this.end + n > this.buf.length) {
-      const pending = this.end - this.start;
-      let cap = Math.max(64 * 1024, (pending + n) * 2);
-      if (this.owned && this.buf.length >= pending + n && this.start > this.buf.length / 2) cap = this.buf.length;
-      const next = new Uint8Array(cap);
-      next.set(this.buf.subarray(this.start, this.end));
-      this.base += this.start;
-      this.buf = next;
-      this.end = pending;
-      this.start = 0;
-      this.owned = true;
-    }
+    if (!this.owned || this.end + n > this.buf.length)
+      // Keep every byte's offset modulo 8, so an alignment chosen by reserve() survives.
+      this.moveTo(Math.max(64 * 1024, (this.end - this.start + n) * 2), (this.buf.byteOffset + this.start) % 8);
     this.buf.set(chunk, this.end);
     this.end += n;
+  }
+
+  /**
+   * The reader will need bytes up to absolute offset `wantAbs`: make room for
+   * them in one allocation (so they are copied once), placing absolute offset
+   * `alignAbs` (if ≥ 0) at an 8-byte boundary for zero-copy TypedArray views.
+   */
+  reserve(wantAbs: number, alignAbs = -1): void {
+    const pending = this.end - this.start;
+    const need = wantAbs - (this.base + this.start);
+    if (need <= pending) return;
+    const aligned = alignAbs < 0 || (this.buf.byteOffset + alignAbs - this.base) % 8 === 0;
+    if (this.owned && aligned && this.base + this.buf.length >= wantAbs) return;
+    const shift = alignAbs < 0 ? 0 : (((8 - ((alignAbs - (this.base + this.start)) % 8)) % 8) + 8) % 8;
+    // Room for the wanted bytes plus a read's worth of what follows.
+    this.moveTo(need + shift + 256 * 1024, shift);
+  }
+
+  /** Copy the pending bytes to a new buffer of `cap` bytes at offset `shift`. */
+  private moveTo(cap: number, shift: number): void {
+    const pending = this.end - this.start;
+    const next = this.alloc(Math.max(cap, pending + shift));
+    next.set(this.buf.subarray(this.start, this.end), shift);
+    this.base += this.start - shift;
+    this.buf = next;
+    this.start = shift;
+    this.end = shift + pending;
+    this.owned = true;
   }
 
   /** A cursor over the unconsumed bytes. */

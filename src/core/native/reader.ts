@@ -65,7 +65,9 @@ interface PartialBlock {
 export class BlockDecoder {
   private partial: PartialBlock | undefined;
   /** Absolute stream offset the last attempt needed. */
-  private wantAbs = 0;
+  wantAbs = 0;
+  /** Absolute offset of the fixed-width body the last attempt waited for (-1: none). */
+  alignAbs = -1;
   private readonly memo = new Map<number, unknown>();
   private readonly cache: CodecCache;
 
@@ -89,6 +91,7 @@ export class BlockDecoder {
       throw NEED_MORE;
     }
     const ctx: DecodeContext = { revision: this.revision, memo: this.memo, base };
+    c.alignPos = -1;
     let p = this.partial;
     if (!p) {
       const start = c.pos;
@@ -126,6 +129,7 @@ export class BlockDecoder {
       } catch (e) {
         if (isNeedMore(e)) {
           this.wantAbs = base + c.wantPos;
+          this.alignAbs = c.alignPos >= 0 ? base + c.alignPos : -1;
           c.pos = colStart;
           throw e;
         }
@@ -170,10 +174,12 @@ export function decodeNative(bytes: Uint8Array, options: NativeReadOptions = {})
 
 /** Incremental Native stream decoding: push chunks of any size, get blocks as they complete. */
 export class NativeStreamDecoder {
-  private readonly input = new StreamBuffer();
+  private readonly input: StreamBuffer;
   private readonly decoder: BlockDecoder;
 
-  constructor(options: NativeReadOptions = {}) {
+  /** `alloc` may return uninitialised memory (e.g. Buffer.allocUnsafeSlow in Node). */
+  constructor(options: NativeReadOptions = {}, alloc?: (n: number) => Uint8Array) {
+    this.input = new StreamBuffer(alloc);
     this.decoder = new BlockDecoder(options.revision ?? 0, options);
   }
 
@@ -189,6 +195,7 @@ export class NativeStreamDecoder {
       } catch (e) {
         if (isNeedMore(e)) {
           buf.consumeTo(c.pos);
+          buf.reserve(this.decoder.wantAbs, this.decoder.alignAbs);
           break;
         }
         throw e;
