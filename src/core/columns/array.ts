@@ -4,7 +4,7 @@ import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { Limits } from '../limits.js';
-import { type Codec, type AnyCodec, type ValueOptions, RowValueError } from './column.js';
+import { type Codec, type AnyCodec, type ValueOptions, RowValueError, describeValue } from './column.js';
 
 export interface ArrayData {
   /** ends[i] = end offset of row i in the flattened elements. */
@@ -102,7 +102,7 @@ export function makeArrayCodec(node: TypeNode, inner: AnyCodec): Codec<ArrayData
       try {
         return { ends, inner: inner.fromValues(flat) };
       } catch (e) {
-        if (e instanceof RowValueError) throw new RowValueError(rowOf[e.row]!, values[rowOf[e.row]!], `element ${e.row - (rowOf[e.row]! ? ends[rowOf[e.row]! - 1]! : 0)}: ${e.reason}`);
+        if (e instanceof RowValueError) throw new RowValueError(rowOf[e.row]!, values[rowOf[e.row]!], `element ${e.row - (rowOf[e.row]! ? ends[rowOf[e.row]! - 1]! : 0)}: ${describeValue(e.value)} ${e.reason}`);
         throw e;
       }
     },

@@ -2,7 +2,7 @@
 // then all values (prefixes: K's then V's).
 import type { Cursor } from '../io/cursor.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type Codec, type AnyCodec, type ValueOptions, RowValueError } from './column.js';
+import { type Codec, type AnyCodec, type ValueOptions, RowValueError, describeValue } from './column.js';
 import { readOffsets, writeOffsets } from './array.js';
 
 export interface MapData {
@@ -77,7 +77,7 @@ export function makeMapCodec(node: TypeNode, key: AnyCodec, value: AnyCodec): Co
         try {
           return codec.fromValues(list);
         } catch (e) {
-          if (e instanceof RowValueError) throw new RowValueError(rowOf[e.row]!, values[rowOf[e.row]!], `${what}: ${e.reason}`);
+          if (e instanceof RowValueError) throw new RowValueError(rowOf[e.row]!, values[rowOf[e.row]!], `${what} ${describeValue(e.value)}: ${e.reason}`);
           throw e;
         }
       };

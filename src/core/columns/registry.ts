@@ -20,7 +20,13 @@ import { makeArrayCodec } from './array.js';
 import { makeTupleCodec } from './tuple.js';
 import { makeMapCodec } from './map.js';
 import { makeLowCardinalityCodec } from './low-cardinality.js';
-import { makeJsonStringCodec } from './json.js';
+import { makeJsonCodec } from './json.js';
+import { makeVariantCodec, variantMemberCodecs } from './variant.js';
+import { makeDynamicCodec } from './dynamic.js';
+import { makeGeoCodec } from './geo.js';
+import { makeQBitCodec } from './qbit.js';
+import { makeTimeCodec } from './time.js';
+import { makeAggregateFunctionCodec } from './aggregate-function.js';
 
 /** Case-insensitive SQL aliases ClickHouse accepts in DDL (the server always sends canonical names). */
 const ALIASES: Record<string, string> = {
@@ -160,10 +166,63 @@ export function buildCodec(node: TypeNode, depth = 0): AnyCodec {
       return { ...inner, typeName: printType(node), node };
     }
     case 'JSON':
-      return makeJsonStringCodec(node, printType(node));
+      return makeJsonCodec(node, printType(node), build);
+    case 'Object':
+      throw new UnsupportedTypeError(
+        `'${printType(node)}' (the old experimental Object('json') type) is not supported: ClickHouse 26.x no longer has it; use JSON`,
+      );
+    case 'Variant': {
+      const members = variantMemberCodecs(node, build);
+      const sorted = [...new Set(members.map((m) => m.typeName))].sort(compareNames);
+      return makeVariantCodec(node, `Variant(${sorted.join(', ')})`, members);
+    }
+    case 'Dynamic':
+      return makeDynamicCodec(node);
+    case 'Point':
+    case 'Ring':
+    case 'LineString':
+    case 'MultiLineString':
+    case 'Polygon':
+    case 'MultiPolygon':
+    case 'Geometry':
+      expectArgCount(node, 0);
+      return makeGeoCodec(name);
+    case 'QBit': {
+      expectArgCount(node, 2);
+      return makeQBitCodec(node, typeArgType(node, 0).name, typeArgNumber(node, 1));
+    }
+    case 'Time':
+      expectArgCount(node, 0);
+      return makeTimeCodec(node, undefined);
+    case 'Time64':
+      expectArgCount(node, 1);
+      return makeTimeCodec(node, typeArgNumber(node, 0));
+    case 'Nested': {
+      // Nested(a T, b U) as one column (flatten_nested = 0) is Array(Tuple(a T, b U)) on the wire.
+      const elements: AnyCodec[] = [];
+      const names: string[] = [];
+      for (let i = 0; i < node.args.length; i++) {
+        const a = node.args[i]!;
+        if (a.kind !== 'type' || !a.name) throw new TypeParseError(`'${printType(node)}': Nested elements need names`);
+        elements.push(build(a.type));
+        names.push(a.name);
+      }
+      const tupleName = tupleTypeName({ ...node, name: 'Tuple' }, elements, names);
+      const arr = makeArrayCodec(node, makeTupleCodec({ ...node, name: 'Tuple' }, tupleName, elements, names));
+      return { ...arr, typeName: 'Nested' + tupleName.slice(5), node };
+    }
+    case 'AggregateFunction': {
+      if (node.args.length < 1) throw new TypeParseError(`'${printType(node)}' needs a function`);
+      return makeAggregateFunctionCodec(node, printType(node));
+    }
   }
   if (name.startsWith('Interval') && (INTERVAL_KINDS as readonly string[]).includes(name.slice(8))) return makeIntervalCodec(node);
   throw new UnsupportedTypeError(`unsupported ClickHouse type '${printType(node)}'`);
+}
+
+/** Bytewise (UTF-8) order, as DataTypeVariant sorts its alternatives. */
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function checkPrecision(node: TypeNode, p: number): number {

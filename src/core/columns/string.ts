@@ -69,6 +69,8 @@ interface StringScan {
 
 /** Decode `rows` strings at c.pos. Resumes from ctx.memo when a previous attempt ran out of bytes. */
 export function readStrings(c: Cursor, rows: number, ctx: DecodeContext): StringData {
+  // A 0-row column starts where the next one does: it must not pick up that one's memo.
+  if (rows === 0) return { buf: c.buf.subarray(c.pos, c.pos), starts: new Uint32Array(0), ends: new Uint32Array(0), rows: 0, wire: c.buf.subarray(c.pos, c.pos) };
   const colStart = c.pos;
   const key = ctx.base + colStart;
   let scan = ctx.memo?.get(key) as StringScan | undefined;

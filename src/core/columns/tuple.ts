@@ -3,7 +3,7 @@
 // writes one '0' byte per row (as the engine does).
 import type { Cursor } from '../io/cursor.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type Codec, type AnyCodec, type ValueOptions, RowValueError } from './column.js';
+import { type Codec, type AnyCodec, type ValueOptions, RowValueError, describeValue } from './column.js';
 import { skipZeroChars, writeZeroChars } from './nothing.js';
 
 export interface TupleData {
@@ -64,7 +64,7 @@ export function makeTupleCodec(node: TypeNode, typeName: string, elements: AnyCo
         try {
           out.push(elements[j]!.fromValues(cols[j]!));
         } catch (e) {
-          if (e instanceof RowValueError) throw new RowValueError(e.row, values[e.row], `element ${names[j] ?? j + 1}: ${e.reason}`);
+          if (e instanceof RowValueError) throw new RowValueError(e.row, values[e.row], `element ${names[j] ?? j + 1}: ${describeValue(e.value)} ${e.reason}`);
           throw e;
         }
       }

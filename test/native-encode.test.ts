@@ -1,0 +1,63 @@
+// Encoding from plain JS values: the forms of value-mapping.md and the obvious
+// alternatives are accepted and read back by the engine as meant; values that
+// do not fit fail with an error naming the column, row and value.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EncodeError, encodeNative } from '../src/index.js';
+import { engineReadNative } from './helpers/engine.js';
+
+test('alternative JS forms are encoded as meant (engine reads them back)', async () => {
+  const columns = [
+    { name: 'i64', type: 'Int64', values: [1, -2n, '9223372036854775807'] },
+    { name: 'u64', type: 'UInt64', values: [new Uint8Array(0).length, 18446744073709551615n, '42'] },
+    { name: 'dec', type: 'Decimal(10, 3)', values: ['-1234.5', 0.125, 7n] },
+    { name: 'dt', type: "DateTime('Asia/Tokyo')", values: [new Date('2024-01-02T03:04:05Z'), 1700000000, '2024-01-02 12:04:05'] },
+    { name: 'dt64', type: "DateTime64(6, 'UTC')", values: ['2024-01-02 03:04:05.123456', new Date('2024-01-02T03:04:05.5Z'), 1704164645123456n] },
+    { name: 'd', type: 'Date', values: ['2024-02-29', new Date('2024-03-01T00:00:00Z'), 19000] },
+    { name: 'b', type: 'Bool', values: [true, 0, 'true'] },
+    { name: 'e', type: "Enum8('a' = 1, 'b' = 2)", values: ['a', 2, 'b'] },
+    { name: 'ip', type: 'IPv6', values: ['::1', '1.2.3.4', '2001:db8::1'] },
+    { name: 'm', type: 'Map(String, UInt8)', values: [new Map([['k', 1]]), { x: 2, y: 3 }, [['z', 4]]] },
+    { name: 'n', type: 'Nullable(String)', values: [null, undefined, 'v'] },
+    { name: 'lc', type: 'LowCardinality(Nullable(String))', values: ['a', null, 'a'] },
+    { name: 't', type: 'Tuple(a UInt8, b String)', values: [[1, 'x'], { a: 2, b: 'y' }, [3, 'z']] },
+    { name: 'f32', type: 'Float32', values: [1.5, '2.5', 'nan'] },
+  ];
+  const bytes = encodeNative({ columns });
+  const structure = columns.map((c) => `${c.name} ${c.type}`).join(', ');
+  const r = await engineReadNative(bytes, structure);
+  assert.deepEqual(r.data, [
+    { i64: '1', u64: '0', dec: '-1234.5', dt: '2024-01-02 12:04:05', dt64: '2024-01-02 03:04:05.123456', d: '2024-02-29', b: true, e: 'a', ip: '::1', m: { k: 1 }, n: null, lc: 'a', t: { a: 1, b: 'x' }, f32: 1.5 },
+    { i64: '-2', u64: '18446744073709551615', dec: '0.125', dt: '2023-11-15 07:13:20', dt64: '2024-01-02 03:04:05.500000', d: '2024-03-01', b: false, e: 'b', ip: '::ffff:1.2.3.4', m: { x: 2, y: 3 }, n: null, lc: null, t: { a: 2, b: 'y' }, f32: 2.5 },
+    { i64: '9223372036854775807', u64: '42', dec: '7', dt: '2024-01-02 12:04:05', dt64: '2024-01-02 03:04:05.123456', d: '2022-01-08', b: true, e: 'b', ip: '2001:db8::1', m: { z: 4 }, n: 'v', lc: 'a', t: { a: 3, b: 'z' }, f32: 'nan' },
+  ]);
+});
+
+test('values that do not fit name the column, row and value', () => {
+  const cases: [string, unknown[], RegExp][] = [
+    ['UInt8', [1, 256], /column "c" \(UInt8\) row 1: 256 out of range for UInt8/],
+    ['Int64', [1, 1.5], /row 1: 1\.5 not an integer/],
+    ['Decimal(5, 2)', ['1.234'], /row 0: "1\.234" has more than 2 fractional digits/],
+    ['Decimal(5, 2)', ['1234.5'], /row 0: "1234\.5" out of range for Decimal\(5, 2\)/],
+    ['Date', ['2024-02-30'], /row 0: "2024-02-30" not a date/],
+    ['DateTime', [-1], /row 0: -1 out of range for DateTime/],
+    ['FixedString(2)', ['abc'], /row 0: "abc" 3 bytes do not fit FixedString\(2\)/],
+    ['String', [{}], /row 0: \[object Object\] not a string/],
+    ['Array(UInt8)', [[1], [2, 300]], /row 1: array\(2\) element 1: 300 out of range/],
+    ['Enum8(\'a\' = 1)', ['b'], /row 0: "b" not an element of Enum8\('a' = 1\)/],
+    ['UUID', ['nope'], /row 0: "nope" not a UUID/],
+    ['LowCardinality(String)', ['a', null], /row 1: null NULL in non-Nullable/],
+    ['Nullable(UInt8)', [null, -1], /row 1: -1 out of range for UInt8/],
+  ];
+  for (const [type, values, re] of cases) {
+    assert.throws(
+      () => encodeNative({ columns: [{ name: 'c', type, values }] }),
+      (e: unknown) => e instanceof EncodeError && e.code === 'CHWIRE_BAD_VALUE' && re.test((e as Error).message),
+      `${type}: ${re}`,
+    );
+  }
+  assert.throws(
+    () => encodeNative({ columns: [{ name: 'a', type: 'UInt8', values: [1, 2] }, { name: 'b', type: 'UInt8', values: [1] }] }),
+    (e: unknown) => e instanceof EncodeError && e.code === 'CHWIRE_COLUMN_LENGTH_MISMATCH',
+  );
+});

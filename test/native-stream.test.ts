@@ -1,0 +1,149 @@
+// Resumable decoding: any chunking of a stream gives the same blocks as decoding
+// it whole; every strict prefix asks for more bytes; hostile and mutated input
+// ends in a clean ChwireError quickly, without giant allocations.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChwireError, NativeStreamDecoder, decodeNative, encodeNative, type Block } from '../src/index.js';
+import { engineNative } from './helpers/engine.js';
+
+const STREAM_SQL = `SELECT number AS n, toString(number) AS s, if(number % 3 = 0, NULL, number * 1.5) AS f,
+  range(number % 5) AS arr, toLowCardinality(toString(number % 7)) AS lc, map(toString(number), number) AS m,
+  (number, toString(number)) AS t, toDecimal64(number / 7, 4) AS d, toDateTime64(number, 3, 'UTC') AS dt,
+  repeat('x', number % 300) AS long_s, toFixedString(toString(number % 100), 3) AS fs, toUUID('61f0c404-5cb3-11e7-907b-a6006ad3dba0') AS u
+  FROM numbers(1500)`;
+
+/** Block contents as plain comparable values (row-major JSON with bigint/Date/typed arrays normalised). */
+function snapshot(blocks: Block[]): string {
+  return JSON.stringify(
+    blocks.map((b) => ({ rows: b.rowCount, cols: b.columns.map((c) => [c.name, c.type, Array.from(c.toArray())]) })),
+    (_k, v) => (typeof v === 'bigint' ? `${v}n` : v instanceof Map ? [...v] : v),
+  );
+}
+
+function feed(bytes: Uint8Array, size: number): Block[] {
+  const d = new NativeStreamDecoder();
+  const out: Block[] = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(...d.push(bytes.slice(i, i + size)));
+  d.end();
+  return out;
+}
+
+test('every chunking of an engine stream decodes like the whole stream', async () => {
+  const bytes = await engineNative(STREAM_SQL, { max_block_size: 400 });
+  const whole = decodeNative(bytes);
+  assert.ok(whole.length >= 4, 'several blocks');
+  const expected = snapshot(whole);
+  for (const size of [1, 2, 3, 7, 64, 1000, 65536]) assert.equal(snapshot(feed(bytes, size)), expected, `chunks of ${size}`);
+  // Random chunk sizes too.
+  const d = new NativeStreamDecoder();
+  const got: Block[] = [];
+  for (let i = 0; i < bytes.length; ) {
+    const n = 1 + Math.floor(Math.random() * 5000);
+    got.push(...d.push(bytes.subarray(i, i + n)));
+    i += n;
+  }
+  d.end();
+  assert.equal(snapshot(got), expected);
+});
+
+test('decoding cost stays linear under 1-byte chunking (no re-parse from block start)', async () => {
+  // One block with a large String column: 1-byte chunks must not re-scan it per byte.
+  const bytes = await engineNative(`SELECT toString(number) AS s, number AS n FROM numbers(20000)`, { max_block_size: 100000 });
+  const t0 = performance.now();
+  decodeNative(bytes);
+  const whole = performance.now() - t0;
+  const t1 = performance.now();
+  const blocks = feed(bytes, 1);
+  const chunked = performance.now() - t1;
+  assert.equal(blocks[0]!.rowCount, 20000);
+  // Quadratic behaviour would be ~10^4 times slower here; allow generous noise.
+  assert.ok(chunked < Math.max(2000, whole * 400), `1-byte chunking took ${chunked.toFixed(0)} ms (whole: ${whole.toFixed(1)} ms)`);
+});
+
+test('every strict prefix asks for more bytes (no block, no other error)', async () => {
+  const bytes = await engineNative(STREAM_SQL.replace('numbers(1500)', 'numbers(40)'), { max_block_size: 1000 });
+  const [full] = decodeNative(bytes);
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const prefix = bytes.subarray(0, cut);
+    assert.throws(() => decodeNative(prefix), (e: unknown) => e instanceof ChwireError && e.code === 'CHWIRE_TRUNCATED', `prefix ${cut}`);
+    const d = new NativeStreamDecoder();
+    assert.deepEqual(d.push(prefix), [], `prefix ${cut} yields no block`);
+    assert.throws(() => d.end(), (e: unknown) => e instanceof ChwireError && e.code === 'CHWIRE_TRUNCATED');
+  }
+  assert.equal(full!.rowCount, 40);
+});
+
+test('hostile headers: impossible row counts and sizes fail without allocating', () => {
+  // 1 column, 10^12 rows of UInt64 with 16 bytes present: truncated, not a 8 TB allocation.
+  const huge = new Uint8Array([1, 0x80, 0xa0, 0x94, 0xa5, 0x8d, 0x1d, 1, 0x78, 6, ...Buffer.from('UInt64'), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+  assert.throws(() => decodeNative(huge), (e: unknown) => e instanceof ChwireError && e.code === 'CHWIRE_TRUNCATED');
+  // Too many rows.
+  const tooMany = new Uint8Array([1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, 0x78, 6, ...Buffer.from('UInt64')]);
+  assert.throws(() => decodeNative(tooMany), (e: unknown) => e instanceof ChwireError && e.code === 'CHWIRE_LIMIT_EXCEEDED');
+  // An 11-byte varuint.
+  assert.throws(() => decodeNative(new Uint8Array([1, ...new Array(11).fill(0x80), 0])), (e: unknown) => e instanceof ChwireError && e.code === 'CHWIRE_MALFORMED_DATA');
+  // A String claiming 2 GiB.
+  const bigString = new Uint8Array([1, 1, 1, 0x78, 6, ...Buffer.from('String'), 0x80, 0x80, 0x80, 0x80, 0x08]);
+  assert.throws(() => decodeNative(bigString), (e: unknown) => e instanceof ChwireError && e.code === 'CHWIRE_LIMIT_EXCEEDED' && /column "x" \(String\)/.test((e as Error).message));
+  // Unknown type names are quoted.
+  const badType = new Uint8Array([1, 1, 1, 0x78, 7, ...Buffer.from('Foo(1,2')]);
+  assert.throws(() => decodeNative(badType), (e: unknown) => e instanceof ChwireError && /Foo\(1,2/.test((e as Error).message));
+  // Decreasing array offsets.
+  const arr = encodeNative({ columns: [{ name: 'a', type: 'Array(UInt8)', values: [[1], [2, 3]] }] });
+  const bad = arr.slice();
+  // Header: ncols, nrows, "a", "Array(UInt8)" = 17 bytes; then offsets 1, 3 as UInt64: make the second 0.
+  assert.equal(bad[17], 1);
+  assert.equal(bad[25], 3);
+  bad[25] = 0;
+  assert.throws(() => decodeNative(bad), (e: unknown) => e instanceof ChwireError && /offsets decrease at row 1/.test((e as Error).message));
+  // LowCardinality key outside the dictionary.
+  const lc = encodeNative({ columns: [{ name: 'l', type: 'LowCardinality(String)', values: ['a', 'b'] }] });
+  const badLc = lc.slice();
+  badLc[badLc.length - 1] = 200;
+  assert.throws(() => decodeNative(badLc), (e: unknown) => e instanceof ChwireError && /dictionary/.test((e as Error).message));
+});
+
+test('mutation fuzzing of engine streams: only clean ChwireErrors, each input fast', async () => {
+  const bytes = await engineNative(STREAM_SQL.replace('numbers(1500)', 'numbers(60)'), { max_block_size: 25 });
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  let errors = 0;
+  let ok = 0;
+  const slowest = { ms: 0, kind: '' };
+  for (let i = 0; i < 3000; i++) {
+    const m = bytes.slice();
+    let kind: string;
+    const r = rnd();
+    let input: Uint8Array = m;
+    if (r < 0.4) {
+      kind = 'bitflip';
+      for (let k = 0; k < 1 + Math.floor(rnd() * 4); k++) m[Math.floor(rnd() * m.length)]! ^= 1 << Math.floor(rnd() * 8);
+    } else if (r < 0.6) {
+      kind = 'truncate';
+      input = m.subarray(0, Math.floor(rnd() * m.length));
+    } else if (r < 0.8) {
+      kind = 'inflate';
+      const p = Math.floor(rnd() * m.length);
+      m[p] = 0xff;
+      if (p + 1 < m.length) m[p + 1] = 0xff;
+    } else {
+      kind = 'splice';
+      const a = Math.floor(rnd() * m.length);
+      const b = Math.floor(rnd() * m.length);
+      input = new Uint8Array([...m.subarray(0, a), ...m.subarray(b)]);
+    }
+    const t = performance.now();
+    try {
+      const blocks = decodeNative(input);
+      for (const b of blocks) for (const c of b.columns) c.toArray();
+      ok++;
+    } catch (e) {
+      if (!(e instanceof ChwireError)) throw new Error(`${kind} mutation ${i} escaped as ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+      errors++;
+    }
+    const ms = performance.now() - t;
+    if (ms > slowest.ms) Object.assign(slowest, { ms, kind });
+  }
+  assert.ok(errors > 1000, `most mutations are rejected (${errors} errors, ${ok} decoded)`);
+  assert.ok(slowest.ms < 2000, `slowest input took ${slowest.ms.toFixed(0)} ms (${slowest.kind})`);
+});
