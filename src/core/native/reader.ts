@@ -8,6 +8,9 @@ import { Limits } from '../limits.js';
 import { type AnyCodec, type Column, type DecodeContext, type ValueOptions, DecodedColumn } from '../columns/column.js';
 import { CodecCache } from '../columns/registry.js';
 import { readCustomSerialization } from './custom-serialization.js';
+import { decodeBinaryType } from '../types/binary-encoding.js';
+import { printType } from '../types/printer.js';
+import { decodeUtf8 } from '../io/utf8.js';
 import type { Block, BlockInfo } from './block-types.js';
 import { REVISION_BLOCK_INFO, REVISION_CUSTOM_SERIALIZATION, REVISION_OUT_OF_ORDER_BUCKETS } from './revisions.js';
 
@@ -46,6 +49,28 @@ export function columnError(e: unknown, name: string, type: string): unknown {
   }
   if (e instanceof RangeError) return new LimitError(`${where}: ${msg}`);
   return new DecodeError(`${where}: ${msg}`, 'CHWIRE_MALFORMED_DATA', { cause: e });
+}
+
+/**
+ * A column's type name: a String of text, or — when a server profile forces
+ * output_format_native_encode_types_in_binary_format=1 — ClickHouse's binary
+ * type encoding written raw [DataTypesBinaryEncoding.cpp]. A text name is a
+ * length followed by a letter; a binary encoding starts with a type code whose
+ * next byte is a code, a count or a length (a letter only in rare cases, e.g.
+ * binary FixedString(65..122), which this reading mistakes for text).
+ */
+function readTypeName(c: Cursor): string {
+  const start = c.pos;
+  c.varuint('column type length');
+  if (c.pos >= c.end) c.need(1);
+  const first = c.buf[c.pos]!;
+  c.pos = start;
+  if ((first >= 0x41 && first <= 0x5a) || (first >= 0x61 && first <= 0x7a)) {
+    // Text names start with a letter; wait for the whole name (NEED_MORE) before judging.
+    const bytes = c.stringBytes('column type');
+    return decodeUtf8(bytes, 0, bytes.length);
+  }
+  return printType(decodeBinaryType(c));
 }
 
 interface PartialBlock {
@@ -117,7 +142,7 @@ export class BlockDecoder {
       let type = '';
       try {
         name = c.string('column name');
-        type = c.string('column type');
+        type = readTypeName(c);
         let codec: AnyCodec = this.cache.get(type);
         if (this.revision >= REVISION_CUSTOM_SERIALIZATION && c.u8() !== 0) codec = readCustomSerialization(c, codec, this.revision);
         let data: unknown;
