@@ -1,0 +1,58 @@
+// Statement splitting and classification for the command line.
+
+/**
+ * Split SQL text into statements at `;` outside string literals, quoted
+ * identifiers and comments. Returns the complete statements and the unfinished
+ * remainder (text after the last `;`, possibly only whitespace/comments).
+ */
+export function splitStatements(text: string): { statements: string[]; rest: string } {
+  const statements: string[] = [];
+  let start = 0;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i]!;
+    if (c === "'" || c === '"' || c === '`') {
+      i++;
+      while (i < n && text[i] !== c) i += text[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (c === '-' && text[i + 1] === '-') {
+      while (i < n && text[i] !== '\n') i++;
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < n && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? n : end + 2;
+    } else if (c === ';') {
+      const s = text.slice(start, i).trim();
+      if (s && !isOnlyComments(s)) statements.push(s);
+      start = ++i;
+    } else i++;
+  }
+  return { statements, rest: text.slice(start) };
+}
+
+export function isOnlyComments(s: string): boolean {
+  return s.replace(/--[^\n]*|\/\*[\s\S]*?\*\/|(^|\s)#[^\n]*/g, '').trim() === '';
+}
+
+/** Leading keyword (comments skipped), upper-cased. */
+export function firstKeyword(sql: string): string {
+  const s = sql.replace(/^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)+/, '');
+  const m = /^\(*\s*([A-Za-z]+)/.exec(s);
+  return m ? m[1]!.toUpperCase() : '';
+}
+
+const RESULT_KEYWORDS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'EXISTS', 'VALUES', 'CHECK']);
+
+/** Statements that return rows. */
+export function returnsRows(sql: string): boolean {
+  return RESULT_KEYWORDS.has(firstKeyword(sql));
+}
+
+/** A trailing `FORMAT name` clause: the name and the statement without it. */
+export function trailingFormat(sql: string): { sql: string; format?: string } {
+  const m = /\s+FORMAT\s+([A-Za-z][A-Za-z0-9_]*)\s*;?\s*$/i.exec(sql);
+  if (!m || firstKeyword(sql) === 'INSERT') return { sql };
+  return { sql: sql.slice(0, m.index), format: m[1]! };
+}
