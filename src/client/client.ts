@@ -144,7 +144,7 @@ export class ClickHouseClient {
         const events = t.query(p, this.valueOptions);
         const it = events[Symbol.asyncIterator]();
         const first = await it.next();
-        const rs = new ResultSet(it, first, events.queryId, this.options.rows ?? 'object', params.on_progress) as ResultSet & { stream(): unknown };
+        const rs = new ResultSet(it, first, events.queryId, this.options.rows ?? 'object', params.on_progress, undefined, params.on_log) as ResultSet & { stream(): unknown };
         rs.stream = () => rowStream(rs);
         return rs;
       })(),

@@ -20,26 +20,66 @@ function rowKeys(names: string[]): string[] {
   return out;
 }
 
-/** Rows of a block as objects or arrays. */
-export function blockRows(block: Block, keys: string[], shape: 'object' | 'array'): Row[] {
+type RowBuilder = (cols: ArrayLike<unknown>[], n: number, out: Row[]) => void;
+const builders = new Map<string, RowBuilder | null>();
+
+/**
+ * A generated loop that builds row objects with an object literal of fixed
+ * keys: V8 then creates every row with one hidden class and no per-key
+ * transitions (2-3× faster than assigning keys one by one). Returns null where
+ * code generation is not allowed (CSP) or a key cannot be a literal key.
+ */
+function objectBuilder(keys: string[]): RowBuilder | null {
+  const sig = JSON.stringify(keys);
+  let b = builders.get(sig);
+  if (b !== undefined) return b;
+  b = null;
+  if (keys.length <= 200 && !keys.includes('__proto__')) {
+    try {
+      const decl = keys.map((_, j) => `const c${j} = cols[${j}];`).join('\n');
+      const lit = keys.map((k, j) => `${JSON.stringify(k)}: c${j}[i]`).join(', ');
+      b = new Function('cols', 'n', 'out', `${decl}\nfor (let i = 0; i < n; i++) out.push({ ${lit} });`) as RowBuilder;
+    } catch {
+      b = null;
+    }
+  }
+  if (builders.size > 1000) builders.clear();
+  builders.set(sig, b);
+  return b;
+}
+
+/** Append the rows of a block, as objects or arrays, to `out`. */
+export function appendBlockRows(block: Block, keys: string[], shape: 'object' | 'array', out: Row[]): void {
   const n = block.rowCount;
   const cols = block.columns.map((c) => c.toArray());
   const k = cols.length;
-  const out = new Array<Row>(n);
   if (shape === 'array') {
     for (let i = 0; i < n; i++) {
       const r = new Array<unknown>(k);
       for (let j = 0; j < k; j++) r[j] = cols[j]![i];
-      out[i] = r;
+      out.push(r);
     }
-    return out;
+    return;
   }
+  const build = objectBuilder(keys);
+  if (build) return build(cols, n, out);
   for (let i = 0; i < n; i++) {
     const r: Record<string, unknown> = {};
-    for (let j = 0; j < k; j++) r[keys[j]!] = cols[j]![i];
-    out[i] = r;
+    for (let j = 0; j < k; j++) Object.defineProperty(r, keys[j]!, { value: cols[j]![i], enumerable: true, writable: true, configurable: true });
+    out.push(r);
   }
+}
+
+/** Rows of a block as objects or arrays. */
+export function blockRows(block: Block, keys: string[], shape: 'object' | 'array'): Row[] {
+  const out: Row[] = [];
+  appendBlockRows(block, keys, shape, out);
   return out;
+}
+
+/** The rows of a server Log block as objects keyed by column name. */
+export function logEntries(block: Block): Record<string, unknown>[] {
+  return blockRows(block, block.columns.map((c) => c.name), 'object') as Record<string, unknown>[];
 }
 
 /**
@@ -63,6 +103,7 @@ export class ResultSet implements AsyncIterable<Block> {
     private readonly rowShape: 'object' | 'array',
     private readonly onProgress?: (p: Progress) => void,
     private readonly onDone?: () => void,
+    private readonly onLog?: (entry: Record<string, unknown>) => void,
   ) {
     this.summary = { progress: emptyProgress(), elapsedMs: 0, queryId };
     if (first && !first.done) this.note(first.value);
@@ -85,6 +126,9 @@ export class ResultSet implements AsyncIterable<Block> {
         break;
       case 'extremes':
         this.extremes = e.block;
+        break;
+      case 'log':
+        if (this.onLog) for (const r of logEntries(e.block)) this.onLog(r);
         break;
     }
   }
@@ -120,8 +164,7 @@ export class ResultSet implements AsyncIterable<Block> {
     let keys: string[] | undefined;
     for await (const b of this) {
       keys ??= rowKeys(b.columns.map((c) => c.name));
-      const rows = blockRows(b, keys, this.rowShape);
-      for (let i = 0; i < rows.length; i++) out.push(rows[i]!);
+      appendBlockRows(b, keys, this.rowShape, out);
     }
     return out as T[];
   }

@@ -50,6 +50,8 @@ export interface QueryParams {
   query_id?: string;
   abort_signal?: AbortSignal;
   on_progress?: (p: Progress) => void;
+  /** Server log entries (with `send_logs_level`): one object per row of the server's Log block. */
+  on_log?: (entry: Record<string, unknown>) => void;
   session_id?: string;
 }
 

@@ -106,8 +106,11 @@ class NodeConnection {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        // The server refused the handshake (wrong password, unknown database) and closed: its
+        // Exception, when it arrived, is the error — not the socket error that follows it.
+        const ex = this.events.find((x) => x.type === 'exception');
         this.destroy();
-        reject(e);
+        reject(ex?.type === 'exception' ? serverError(ex.exception) : e);
       };
       const timer = setTimeout(() => fail(new TimeoutError(`connecting to ${ep.host}:${ep.port} timed out after ${timeout} ms`)), timeout);
       const onConnect = () => {
@@ -117,6 +120,7 @@ class NodeConnection {
         this.wait()
           .then(() => {
             if (done) return;
+            if (this.events[0]?.type !== 'hello') return fail(new ConnectionError(`no server Hello from ${ep.host}:${ep.port}`));
             done = true;
             clearTimeout(timer);
             resolve();
@@ -199,14 +203,35 @@ class NodeConnection {
   /** Wait for at least one event (or an error). */
   private wait(): Promise<void> {
     if (this.events.length || this.error) return this.error && !this.events.length ? Promise.reject(this.error) : Promise.resolve();
+    // We wait for the server now: the inactivity deadline runs (only) while someone waits.
+    this.startTimer();
     return new Promise<void>((resolve, reject) => {
-      this.waiter = () => (this.events.length ? resolve() : this.error ? reject(this.error) : resolve());
+      this.waiter = () => {
+        this.stopTimer();
+        if (this.events.length) resolve();
+        else if (this.error) reject(this.error);
+        else resolve();
+      };
     });
   }
 
   /** The next event, waiting for bytes as needed. */
   async next(): Promise<ConnectionEvent> {
     while (!this.events.length) await this.wait();
+    return this.take();
+  }
+
+  get hasEvent(): boolean {
+    return this.events.length > 0;
+  }
+
+  /** Resolves when an event may be available (check hasEvent), rejects on a connection error; consumes nothing. */
+  ready(): Promise<void> {
+    return this.events.length ? Promise.resolve() : this.wait();
+  }
+
+  /** Take the next queued event (hasEvent must be true); resumes a paused socket when the queue drained. */
+  take(): ConnectionEvent {
     const e = this.events.shift()!;
     if (this.paused && this.events.length < HIGH_WATER_EVENTS / 2) {
       this.paused = false;
@@ -236,28 +261,40 @@ class NodeConnection {
     });
   }
 
-  /** Arm the inactivity deadline: fires if no byte arrives for ms. */
+  /**
+   * Arm the inactivity deadline (request_timeout): it fires when no byte arrives for `ms` while
+   * the caller waits for the server. Time the caller spends elsewhere (a slow consumer, with the
+   * socket paused or the whole result already received) does not count.
+   */
   armDeadline(ms: number, onFire: () => void): void {
     this.deadlineMs = ms;
     this.onDeadline = onFire;
-    this.touch();
+    if (this.waiter) this.startTimer();
   }
   disarmDeadline(): void {
+    this.stopTimer();
+    this.onDeadline = undefined;
+  }
+  private startTimer(): void {
     clearTimeout(this.deadline);
     this.deadline = undefined;
-    this.onDeadline = undefined;
+    if (!this.onDeadline || this.deadlineMs <= 0) return;
+    this.deadline = setTimeout(this.onDeadline, this.deadlineMs);
+    this.deadline.unref?.();
+  }
+  private stopTimer(): void {
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
   }
   private touch(): void {
     this.lastUsed = Date.now();
-    if (!this.onDeadline || this.deadlineMs <= 0) return;
-    clearTimeout(this.deadline);
-    const fire = this.onDeadline;
-    this.deadline = setTimeout(fire, this.deadlineMs);
-    this.deadline.unref?.();
+    // Bytes arrived: activity. Restart the deadline if the caller is still waiting (partial packet).
+    if (this.waiter && this.deadline) this.startTimer();
   }
 
   get usable(): boolean {
-    return !this.closed && !this.error && this.conn.state === 'idle' && !this.dirty && this.events.length === 0;
+    // conn.reusable: an exception before any Data packet may leave our trailing block unread (see Connection).
+    return !this.closed && !this.error && this.conn.state === 'idle' && this.conn.reusable && !this.dirty && this.events.length === 0;
   }
 
   destroy(): void {
@@ -378,7 +415,7 @@ class Pool {
 
   /** Old servers (< 54429) take no settings in the Query packet: client-wide ones are SET once per connection. */
   private async applyClientSettings(c: NodeConnection): Promise<void> {
-    const s = this.options.clickhouse_settings;
+    const s = connectionSettings(this.options);
     if (!s || has(c.revision, 'DBMS_MIN_REVISION_WITH_SETTINGS_SERIALIZED_AS_STRINGS')) return;
     const sql = setStatement(s);
     if (sql) await runToEnd(c, { query: sql }, this.options.request_timeout);
@@ -459,11 +496,43 @@ class Pool {
   }
 }
 
+/**
+ * Settings every request of this client carries: the user's clickhouse_settings, and for
+ * compression 'zstd' the server's network_compression_method (the Query packet's compression
+ * flag only says on/off; the server picks the method of its own frames from this setting,
+ * LZ4 by default). A user's own network_compression_method wins.
+ */
+function connectionSettings(o: ClientOptions): Settings | undefined {
+  if (o.compression !== 'zstd') return o.clickhouse_settings;
+  return { network_compression_method: 'zstd', ...o.clickhouse_settings };
+}
+
 function setStatement(s: Settings): string | undefined {
   const parts = Object.entries(s)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${quoteIdentifier(k)} = ${typeof v === 'string' ? formatSqlLiteral(v) : settingText(v)}`);
   return parts.length ? `SET ${parts.join(', ')}` : undefined;
+}
+
+/**
+ * After Cancel (or for a query the consumer abandoned): send Cancel if not yet sent and read
+ * to EndOfStream/Exception. Drains by *events*, not by conn.state: the state turns idle as soon
+ * as EndOfStream is parsed while its events (and data before it) may still sit in the queue —
+ * leaving them would hand a stale result to the next query on this connection. Never throws;
+ * a connection that cannot be drained within CANCEL_DRAIN_MS is destroyed.
+ */
+async function drainAfterCancel(c: NodeConnection): Promise<void> {
+  try {
+    if (c.conn.state !== 'cancelling' && c.conn.state !== 'idle') c.conn.cancel();
+    await c.flush();
+    c.armDeadline(CANCEL_DRAIN_MS, () => c.destroy());
+    for (;;) {
+      const e = await c.next();
+      if (e.type === 'endOfStream' || e.type === 'exception') break;
+    }
+  } catch {
+    c.destroy();
+  }
 }
 
 /** Run a statement to its end, discarding data; throws a server exception. */
@@ -504,10 +573,12 @@ export class TcpTransport implements Transport {
     if (has(rev, 'DBMS_MIN_REVISION_WITH_SETTINGS_SERIALIZED_AS_STRINGS')) {
       // Type names must arrive as text; flags 0 so a server that does not know the setting ignores it.
       settings.push({ name: 'output_format_native_encode_types_in_binary_format', value: '0', flags: 0 });
+      if (this.options.compression === 'zstd' && p.clickhouse_settings?.network_compression_method === undefined)
+        settings.push({ name: 'network_compression_method', value: 'zstd', flags: 1 });
       for (const [k, v] of Object.entries(p.clickhouse_settings ?? {})) if (v !== undefined) settings.push({ name: k, value: settingText(v), flags: 1 });
     } else {
       // Client-wide settings were SET on connect; per-query ones that differ need SET now.
-      const base = this.options.clickhouse_settings ?? {};
+      const base = connectionSettings(this.options) ?? {};
       const extra: Settings = {};
       for (const [k, v] of Object.entries(p.clickhouse_settings ?? {})) if (v !== undefined && base[k] !== v) extra[k] = v;
       setSql = setStatement(extra);
@@ -533,7 +604,12 @@ export class TcpTransport implements Transport {
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
     const c = await this.pool.acquire(signal);
     let finished = false;
+    let sent = false;
+    /** False once the connection went back to the pool (timers must not touch it then). */
+    let owned = true;
     let stop: Error | undefined;
+    let onStop: (() => void) | undefined;
+    const stopped = new Promise<void>((r) => (onStop = r));
     const cancel = (err: Error) => {
       if (stop || finished) return;
       stop = err;
@@ -543,12 +619,14 @@ export class TcpTransport implements Transport {
       } catch {
         c.destroy();
       }
+      onStop?.();
       // If the server does not finish within the drain window, drop the connection.
       setTimeout(() => {
-        if (!finished) c.destroy();
+        if (owned && !finished) c.destroy();
       }, CANCEL_DRAIN_MS).unref?.();
     };
     const onAbort = () => cancel(new AbortError(undefined, { cause: signal?.reason }));
+    let background = false;
     try {
       const { req, setSql } = this.request(c, p, queryId);
       if (setSql) {
@@ -559,16 +637,14 @@ export class TcpTransport implements Transport {
       const timeout = this.options.request_timeout ?? 30_000;
       c.armDeadline(timeout, () => cancel(new TimeoutError(`no data from the server for ${timeout} ms (request_timeout)`)));
       c.conn.query(req);
+      sent = true;
       await c.flush();
       for (;;) {
-        const e = await c.next();
-        if (stop) {
-          if (e.type === 'endOfStream' || e.type === 'exception') {
-            finished = true;
-            throw stop;
-          }
-          continue;
-        }
+        // Wait for an event or for abort/timeout, whichever comes first: the caller gets its
+        // AbortError/TimeoutError at once, the drain to EndOfStream goes on in the background.
+        while (!c.hasEvent && !stop) await Promise.race([c.ready(), stopped]);
+        if (stop) throw stop;
+        const e = c.take();
         switch (e.type) {
           case 'data':
           case 'totals':
@@ -596,25 +672,21 @@ export class TcpTransport implements Transport {
       throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (!finished && !c.closed && c.conn.state !== 'broken') {
-        // The consumer stopped early: cancel and drain so the connection can be reused.
-        // Drain by *events*, not by conn.state: the state turns idle as soon as EndOfStream is
-        // parsed, while its events (and data before it) may still sit in the queue — leaving them
-        // would hand a stale result to the next query on this connection.
-        try {
-          if (c.conn.state !== 'cancelling' && c.conn.state !== 'idle') c.conn.cancel();
-          await c.flush();
-          c.armDeadline(CANCEL_DRAIN_MS, () => c.destroy());
-          for (;;) {
-            const e = await c.next();
-            if (e.type === 'endOfStream' || e.type === 'exception') break;
-          }
+      if (sent && !finished && !c.closed && c.conn.state !== 'broken') {
+        // Aborted, timed out, or the consumer stopped early: Cancel and drain in the background
+        // (the caller does not wait); the connection returns to the pool once the server ended
+        // the query, or is dropped after CANCEL_DRAIN_MS.
+        background = true;
+        void drainAfterCancel(c).finally(() => {
           finished = true;
-        } catch {
-          c.destroy();
-        }
+          owned = false;
+          this.pool.release(c);
+        });
       }
-      this.pool.release(c);
+      if (!background) {
+        owned = false;
+        this.pool.release(c);
+      }
     }
   }
 
@@ -642,8 +714,9 @@ export class TcpTransport implements Transport {
     const progress = emptyProgress();
     let rows = 0;
     let stop: Error | undefined;
+    let done = false;
     const onAbort = () => {
-      if (stop) return;
+      if (stop || done) return;
       stop = new AbortError(undefined, { cause: signal?.reason });
       try {
         c.conn.cancel();
@@ -651,8 +724,9 @@ export class TcpTransport implements Transport {
       } catch {
         c.destroy();
       }
+      // Only while this INSERT still owns the connection (it may be back in the pool, serving another request).
       setTimeout(() => {
-        if (c.conn.state !== 'idle') c.destroy();
+        if (!done && c.conn.state !== 'idle') c.destroy();
       }, CANCEL_DRAIN_MS).unref?.();
     };
     try {
@@ -722,6 +796,7 @@ export class TcpTransport implements Transport {
       if (stop && !(e instanceof ClickHouseError || e instanceof EncodeError)) throw stop;
       throw e;
     } finally {
+      done = true;
       signal?.removeEventListener('abort', onAbort);
       this.pool.release(c);
     }

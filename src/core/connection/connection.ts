@@ -116,6 +116,18 @@ export class Connection {
   serverHello: ServerHello | undefined;
   /** The error that broke the connection. */
   failure: unknown;
+  /**
+   * False once the server answered a request with an Exception before any Data packet: it may
+   * not have read the empty external-tables block that follows our Query (servers that parse
+   * before reading it, e.g. 18.16 on a syntax error, read that block as a new packet, answer
+   * with a second Exception and close). Such a connection must not be reused; the stray
+   * Exception, if it comes while idle, is swallowed.
+   */
+  reusable = true;
+  /** Exceptions the server sent while idle after `reusable` turned false. */
+  readonly strayExceptions: ServerException[] = [];
+  /** Whether the running request has seen a Data packet (the server got past parsing). */
+  private sawData = false;
 
   private readonly opts: ConnectionOptions;
   private readonly clientRevision: number;
@@ -248,6 +260,7 @@ export class Connection {
     this.writeQuery(q);
     this.writeBlock([], 0); // end of external tables
     this.state = 'query';
+    this.sawData = false;
   }
 
   /** Start an INSERT (query text without data); an insertHeader event follows. */
@@ -256,6 +269,7 @@ export class Connection {
     this.writeQuery(q);
     this.writeBlock([], 0); // end of external tables
     this.state = 'insert-header';
+    this.sawData = false;
   }
 
   /** Encode and send one block of an INSERT (after insertHeader). Conversion errors throw before anything is queued. */
@@ -408,6 +422,7 @@ export class Connection {
       case 'Extremes':
       case 'Log':
       case 'ProfileEvents': {
+        if (p.type === 'Data') this.sawData = true;
         const kind: BlockKind =
           p.type === 'Data' ? (this.state === 'insert-header' ? 'insertHeader' : 'data') : p.type === 'Totals' ? 'totals' : p.type === 'Extremes' ? 'extremes' : p.type === 'Log' ? 'log' : 'profileEvents';
         this.pendingBlock = kind;
@@ -418,7 +433,20 @@ export class Connection {
         return;
       }
       case 'Exception':
+        if (this.state === 'idle' && !this.reusable) {
+          this.strayExceptions.push(p.exception);
+          return;
+        }
         this.requireRequest('Exception');
+        if (this.state === 'handshake') {
+          // The server refused the handshake (bad password, unknown database) and closes.
+          this.reusable = false;
+          this.state = 'broken';
+          this.failure = new ProtocolError(`the server refused the connection: ${p.exception.message}`, 'CHWIRE_HANDSHAKE_REFUSED');
+          events.push({ type: 'exception', exception: p.exception });
+          return;
+        }
+        if (!this.sawData && this.state !== 'ping' && this.state !== 'tables-status') this.reusable = false;
         this.state = 'idle';
         events.push({ type: 'exception', exception: p.exception });
         return;
