@@ -25,7 +25,23 @@ export interface StringData {
 }
 
 const bulkDecoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-const NON_ASCII = /[^\x00-\x7f]/;
+
+/** True when no byte has the high bit set (checked four bytes at a time). */
+export function isAscii(b: Uint8Array): boolean {
+  const n = b.length;
+  let i = 0;
+  while (i < n && (b.byteOffset + i) & 3) if (b[i++]! & 0x80) return false;
+  const words = (n - i) >>> 2;
+  if (words > 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset + i, words);
+    let acc = 0;
+    for (let k = 0; k < words; k++) acc |= w[k]!;
+    if (acc & 0x80808080) return false;
+    i += words * 4;
+  }
+  for (; i < n; i++) if (b[i]! & 0x80) return false;
+  return true;
+}
 
 /**
  * One TextDecoder call for the whole column is much cheaper than one per row;
@@ -35,10 +51,7 @@ const NON_ASCII = /[^\x00-\x7f]/;
 function asciiText(d: StringData): string | null {
   if (d.ascii !== undefined) return d.ascii;
   let text: string | null = null;
-  if (d.buf.length >= 64) {
-    const t = bulkDecoder.decode(d.buf);
-    if (t.length === d.buf.length && !NON_ASCII.test(t)) text = t;
-  }
+  if (d.buf.length >= 64 && isAscii(d.buf)) text = bulkDecoder.decode(d.buf);
   d.ascii = text;
   return text;
 }
