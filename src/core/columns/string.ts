@@ -161,12 +161,29 @@ export function writeStrings(w: Writer, d: StringData): void {
     w.raw(d.wire, false);
     return;
   }
+  // One reservation for the whole column, then a tight loop (short values copied bytewise).
+  const { starts, ends, buf: src } = d;
+  let total = 0;
+  for (let i = 0; i < d.rows; i++) total += ends[i]! - starts[i]! + 10;
+  w.ensure(total);
+  const dst = w.slab();
+  let p = w.pos;
   for (let i = 0; i < d.rows; i++) {
-    const s = d.starts[i]!;
-    const e = d.ends[i]!;
-    w.varuint(e - s);
-    w.raw(d.buf.subarray(s, e));
+    const s = starts[i]!;
+    const e = ends[i]!;
+    let len = e - s;
+    while (len >= 0x80) {
+      dst[p++] = (len & 0x7f) | 0x80;
+      len >>>= 7;
+    }
+    dst[p++] = len;
+    if (e - s < 24) for (let k = s; k < e; k++) dst[p++] = src[k]!;
+    else {
+      dst.set(src.subarray(s, e), p);
+      p += e - s;
+    }
   }
+  w.pos = p;
 }
 
 /** Strings (or byte arrays) to StringData. */
