@@ -4,6 +4,7 @@ import type { ValueOptions } from '../core/columns/column.js';
 import { ClientError } from './errors.js';
 import { ResultSet, rowStream } from './result-set.js';
 import { batchRows, columnsToBlock, inferColumns } from './insert.js';
+import type { ExecParams, ExecResult } from '../transport/http.js';
 import type { ClientOptions, ColumnMeta, InsertSummary, QueryParams, QuerySummary, Settings, Transport } from './types.js';
 
 export interface Endpoint {
@@ -68,7 +69,8 @@ async function defaultFactory(endpoints: Endpoint[], options: ClientOptions): Pr
     return m.createEmbeddedTransport(endpoints[0]!, options);
   }
   if (scheme === 'http' || scheme === 'https') {
-    throw new ClientError('the HTTP transport is not available yet', 'CHWIRE_NOT_IMPLEMENTED');
+    const m = await import('../transport/http.js');
+    return m.createHttpTransport(endpoints, options);
   }
   const m = await import('../transport/tcp.js');
   return m.createTcpTransport(endpoints, options);
@@ -199,6 +201,17 @@ export class ClickHouseClient {
           ...(params.abort_signal ? { abort_signal: params.abort_signal } : {}),
         };
         return t.insert(req);
+      })(),
+    );
+  }
+
+  /** Raw formats (HTTP only): the response body of any FORMAT; `body` is sent as the data of an INSERT … FORMAT X. */
+  exec(params: ExecParams): Promise<ExecResult> {
+    return withCallerStack(
+      (async () => {
+        const t = (await this.getTransport()) as Transport & { exec?: (p: ExecParams) => Promise<ExecResult> };
+        if (!t.exec) throw new ClientError(`exec() is not available over ${t.kind}`, 'CHWIRE_NOT_SUPPORTED');
+        return t.exec({ ...params, clickhouse_settings: this.mergeSettings(params.clickhouse_settings) });
       })(),
     );
   }

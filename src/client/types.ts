@@ -41,6 +41,14 @@ export interface ClientOptions extends ValueOptions {
   insert_batch_bytes?: number;
   /** Flush a partial batch from a slow AsyncIterable after this many ms (default 1000). */
   insert_batch_ms?: number;
+  /** HTTP: extra request headers. */
+  http_headers?: Record<string, string>;
+  /** HTTP: credentials as basic auth (default), X-ClickHouse-User/Key headers, or URL parameters (browsers). */
+  http_auth?: 'basic' | 'headers' | 'query';
+  /** HTTP: response compression: ClickHouse frames (compress=1), gzip, or none. Defaults follow `compression`. */
+  http_response_compression?: 'frames' | 'gzip' | 'none';
+  /** HTTP: the fetch implementation (default: globalThis.fetch). */
+  fetch?: typeof fetch;
 }
 
 export interface QueryParams {
