@@ -29,6 +29,7 @@ Usage:
   chwire [options] < x.sql               run the statements from stdin
   chwire [options]                       interactive prompt (when stdin is a terminal)
   chwire insert TABLE [options] < data   insert data (--format TSV|CSV|JSONEachRow|Native|CSVWithNames|TSVWithNames)
+  chwire serve [--port 9000] [...]       a native-protocol server over the embedded engine (chwire serve --help)
 
 Options:
   --url URL              clickhouse://user:pass@host:9000/db, clickhouses://…, chdb:, chdb:/data/dir

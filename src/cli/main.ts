@@ -405,6 +405,11 @@ function exitNow(code: number, embedded: boolean): never {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'serve') {
+    // `chwire serve …`: a native-protocol server over the embedded engine.
+    const { serveMain } = await import('../server/cli.js');
+    return serveMain(argv.slice(1));
+  }
   let args: CliArgs;
   try {
     args = parseArgs(argv);

@@ -3,7 +3,9 @@
 // 0 DEFAULT, 1 SPARSE, 2 DETACHED, 3 DETACHED over SPARSE, 4 REPLICATED, 5 COMBINATION
 // (varuint count + UInt8 kinds: DEFAULT 0, SPARSE 1, DETACHED 2, REPLICATED 3).
 // Tuples: the tuple's code, then each element's, recursively [SerializationInfoTuple];
-// Nullable from 54483: its own code, then the nested type's [SerializationInfoNullable].
+// Nullable from 54483: one code, its own; SPARSE then means nullable sparse. This is what
+// ClickHouse 26.7 (client revision 54488) reads from a server; newer sources add the nested
+// type's code after it [SerializationInfoNullable.cpp], gated above the revisions chwire speaks.
 // Kinds apply innermost first (the stack lists DEFAULT, then each wrapper).
 //
 // SPARSE [SerializationSparse.cpp]: per non-default row a varuint count of default rows
@@ -86,7 +88,7 @@ function readKinds(c: Cursor, codec: AnyCodec, revision: number, depth: number):
     base = { ...makeTupleCodec(node, codec.typeName, elements, names), typeName: codec.typeName, node: codec.node };
   } else if (node.name === 'Nullable' && revision >= REVISION_NULLABLE_SPARSE) {
     const innerNode = (node.args[0] as { type: TypeNode }).type;
-    nullableInner = readKinds(c, codecForType(innerNode), revision, depth + 1);
+    nullableInner = codecForType(innerNode);
     base = makeNullableCodec(node, nullableInner);
   }
   if (stack[0] !== KIND_DEFAULT) throw new DecodeError(`${codec.typeName}: serialization kind stack does not start with DEFAULT`);
