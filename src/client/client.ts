@@ -216,6 +216,16 @@ export class ClickHouseClient {
     );
   }
 
+  /** The server's name, version, negotiated protocol revision and timezone (from its Hello). */
+  serverInfo(): Promise<{ name: string; version: string; revision: number; timezone?: string }> {
+    return withCallerStack(
+      this.getTransport().then((t) => {
+        if (!t.serverInfo) throw new ClientError(`serverInfo() is not available on the ${t.kind} transport`, 'CHWIRE_NOT_IMPLEMENTED');
+        return t.serverInfo();
+      }),
+    );
+  }
+
   /** True when the server answers. */
   ping(): Promise<boolean> {
     return withCallerStack(this.getTransport().then((t) => t.ping()));

@@ -33,7 +33,7 @@ import { logEntries } from '../client/result-set.js';
 /** Blocks buffered ahead of the consumer before the socket is paused. */
 const HIGH_WATER_EVENTS = 16;
 /** Size of the reused socket read buffer (plain TCP). */
-const READ_BUFFER_BYTES = 256 * 1024;
+const READ_BUFFER_BYTES = 64 * 1024;
 /** How long a failed host is skipped. */
 const HOST_COOLDOWN_MS = 10_000;
 /** How long to wait for EndOfStream after Cancel before dropping the connection. */
