@@ -262,7 +262,8 @@ export function formatSqlLiteral(value: ParamValue, type?: string): string {
     if (typeof value !== 'string') throw new EncodeError('an Identifier parameter must be a string', 'CHWIRE_BAD_PARAM');
     return quoteIdentifier(value);
   }
-  if (value === null || value === undefined) return 'NULL';
+  // A typed NULL keeps the declared type (a bare NULL would be Nullable(Nothing)).
+  if (value === null || value === undefined) return type === undefined ? 'NULL' : `CAST(NULL, ${quoteString(type)})`;
   if (t?.name === 'Nullable' && t.args.length === 1) return formatSqlLiteral(value, t.args[0]);
   if (Array.isArray(value)) {
     if (t?.name === 'Tuple') {
