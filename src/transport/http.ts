@@ -27,6 +27,7 @@ import { FrameDecoder } from '../core/compression/decoder.js';
 import { encodeFrames } from '../core/compression/frame.js';
 import { isNeedMore } from '../core/errors.js';
 import { StreamBuffer } from '../core/io/stream-buffer.js';
+import { concatBytes } from '../core/io/writer.js';
 import type { Block } from '../core/native/block-types.js';
 import { BlockDecoder, decodeNative } from '../core/native/reader.js';
 import { encodeNative, type BlockInput } from '../core/native/writer.js';
@@ -135,17 +136,6 @@ function base64(s: string): string {
   return btoa(bin);
 }
 
-function concat(parts: Uint8Array[], total?: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const n = total ?? parts.reduce((a, p) => a + p.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------- server errors
 
@@ -194,7 +184,7 @@ function errorFromResponse(status: number, statusText: string, body: Uint8Array,
       const d = new FrameDecoder(codecs);
       const parts = d.push(bytes);
       d.end();
-      bytes = concat(parts);
+      bytes = concatBytes(parts);
     } catch {
       /* not frames */
     }
@@ -304,6 +294,8 @@ class NativeBodyDecoder {
       } catch (e) {
         if (isNeedMore(e)) {
           buf.consumeTo(c.pos);
+          // Size (and align) the buffer once for the rest of the block.
+          buf.reserve(this.decoder.wantAbs, this.decoder.alignAbs);
           break;
         }
         throw e;
@@ -319,7 +311,7 @@ class NativeBodyDecoder {
   /** The bytes after the last complete block (when still in the window). */
   trailing(): Uint8Array | undefined {
     if (this.boundary < this.windowStart) return undefined;
-    return concat(this.window, this.windowBytes).subarray(this.boundary - this.windowStart);
+    return concatBytes(this.window).subarray(this.boundary - this.windowStart);
   }
 }
 
@@ -930,7 +922,7 @@ export class HttpTransport implements Transport {
         async bytes() {
           const parts: Uint8Array[] = [];
           for await (const c of streamIterable(stream)) parts.push(c);
-          return parts.length ? concat(parts) : new Uint8Array(0);
+          return parts.length ? concatBytes(parts) : new Uint8Array(0);
         },
         async text() {
           return new TextDecoder().decode(await result.bytes());

@@ -4,6 +4,8 @@
 // the packet code. Sources: src/IO/WriteBufferFromPocoSocketChunked.cpp,
 // ReadBufferFromPocoSocketChunked.cpp, and the native protocol spec.
 
+import { concatBytes } from '../io/writer.js';
+
 /** Largest chunk chwire writes (any size 1..2^32-1 is legal on the wire). */
 export const DEFAULT_MAX_CHUNK = 1 << 20;
 
@@ -28,16 +30,7 @@ export function encodeChunked(message: Uint8Array | readonly Uint8Array[], maxCh
 
 /** encodeChunked as one contiguous array. */
 export function encodeChunkedBytes(message: Uint8Array | readonly Uint8Array[], maxChunk = DEFAULT_MAX_CHUNK): Uint8Array {
-  const parts = encodeChunked(message, maxChunk);
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(encodeChunked(message, maxChunk));
 }
 
 function u32le(n: number): Uint8Array {
