@@ -47,6 +47,7 @@ import { Writer } from '../core/io/writer.js';
 import { BlockDecoder, decodeNative } from '../core/native/reader.js';
 import { prepareBlock, writeBlock } from '../core/native/writer.js';
 import { bindQueryParams, quoteIdentifier, quoteString, type ParamValue } from '../core/protocol/params.js';
+import { quoteTable } from './common.js';
 
 // ---------------------------------------------------------------- the chdb module (typed loosely)
 
@@ -153,11 +154,6 @@ export function stripTail(sql: string, dropFormat: boolean): string {
 function isSelectLike(sql: string): boolean {
   const s = sql.replace(/^(\s+|--[^\n]*\n|\/\*[\s\S]*?\*\/)+/, '');
   return /^(\(\s*)*(select|with)\b/i.test(s);
-}
-
-export function quoteTable(t: string): string {
-  if (/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(t) || /[`"]/.test(t)) return t;
-  return quoteIdentifier(t);
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, onAbort?: () => void): Promise<T> {
@@ -467,3 +463,5 @@ export async function createEmbeddedTransport(endpoint: Endpoint, options: Clien
   }
   return t;
 }
+
+export { quoteTable };

@@ -33,6 +33,7 @@ import { BlockDecoder, decodeNative } from '../core/native/reader.js';
 import { encodeNative, type BlockInput } from '../core/native/writer.js';
 import { formatClientName } from '../core/protocol/client-name.js';
 import { bindQueryParams, extractParamTypes, formatParamText, formatSqlLiteral, quoteIdentifier, type ParamValue } from '../core/protocol/params.js';
+import { newQueryId, quoteTable, settingText } from './common.js';
 
 /** HTTP-only client options (read from the client's options object). */
 export interface HttpOptions {
@@ -116,17 +117,6 @@ export function httpUserAgent(application?: string): string {
   }
   const tag = runtimeTag();
   return tag ? `${formatClientName(app)} (${tag})` : formatClientName(app);
-}
-
-let queryCounter = 0;
-function newQueryId(): string {
-  const g = globalThis as { crypto?: { randomUUID?: () => string } };
-  return g.crypto?.randomUUID?.() ?? `chwire-${Date.now()}-${++queryCounter}`;
-}
-
-function settingText(v: unknown): string {
-  if (typeof v === 'boolean') return v ? '1' : '0';
-  return String(v);
 }
 
 function base64(s: string): string {
@@ -1074,11 +1064,6 @@ function toAsync<T>(it: Iterator<T>): AsyncIterator<T> {
     next: async () => it.next(),
     return: async (v?: unknown) => (it.return?.(v) ?? { done: true as const, value: v }) as IteratorResult<T>,
   };
-}
-
-function quoteTable(t: string): string {
-  if (/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(t) || /[`"]/.test(t)) return t;
-  return quoteIdentifier(t);
 }
 
 export async function createHttpTransport(endpoints: Endpoint[], options: ClientOptions): Promise<Transport> {

@@ -29,6 +29,7 @@ import {
 } from '../client/types.js';
 import { createNodeCodecs } from './compression.js';
 import { logEntries } from '../client/result-set.js';
+import { newQueryId, quoteTable, settingText } from './common.js';
 
 /** Blocks buffered ahead of the consumer before the socket is paused. */
 const HIGH_WATER_EVENTS = 16;
@@ -39,21 +40,10 @@ const HOST_COOLDOWN_MS = 10_000;
 /** How long to wait for EndOfStream after Cancel before dropping the connection. */
 const CANCEL_DRAIN_MS = 5_000;
 
-function settingText(v: unknown): string {
-  if (typeof v === 'boolean') return v ? '1' : '0';
-  return String(v);
-}
-
 function parseApplication(app?: string): { name: string; version?: string } | undefined {
   if (!app) return undefined;
   const i = app.lastIndexOf('/');
   return i > 0 ? { name: app.slice(0, i), version: app.slice(i + 1) } : { name: app };
-}
-
-let queryCounter = 0;
-function newQueryId(): string {
-  const g = globalThis as { crypto?: { randomUUID?: () => string } };
-  return g.crypto?.randomUUID?.() ?? `chwire-${Date.now()}-${++queryCounter}`;
 }
 
 /** One socket driving one Connection. Requests are serialized by the pool. */
@@ -837,12 +827,6 @@ export class TcpTransport implements Transport {
   async close(): Promise<void> {
     this.pool.close();
   }
-}
-
-function quoteTable(t: string): string {
-  // Accept `db.table`, already-quoted names, or plain names.
-  if (/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(t) || /[`"]/.test(t)) return t;
-  return quoteIdentifier(t);
 }
 
 export async function createTcpTransport(endpoints: Endpoint[], options: ClientOptions): Promise<Transport> {
