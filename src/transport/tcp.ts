@@ -35,6 +35,8 @@ import { newQueryId, quoteTable, settingText } from './common.js';
 const HIGH_WATER_EVENTS = 16;
 /** Size of the reused socket read buffer (plain TCP). */
 const READ_BUFFER_BYTES = 64 * 1024;
+/** Inbound buffers are allocated at least this large, so consecutive blocks share one. */
+const INPUT_SLAB_BYTES = 4 * 1024 * 1024;
 /** How long a failed host is skipped. */
 const HOST_COOLDOWN_MS = 10_000;
 /** How long to wait for EndOfStream after Cancel before dropping the connection. */
@@ -78,6 +80,7 @@ class NodeConnection {
       ...(codecs ? { codecs } : {}),
       valueOptions: pickValueOptions(options),
       alloc: (n) => Buffer.allocUnsafeSlow(n),
+      inputSlab: INPUT_SLAB_BYTES,
       osUser: safeUser(),
       hostname: os.hostname(),
     });
@@ -130,12 +133,14 @@ class NodeConnection {
         if (t.key) opts.key = toPem(t.key);
         this.socket = tls.connect(opts, onConnect);
       } else {
-        // Read into one reused buffer: no allocation per chunk; the Connection copies what it keeps.
-        const readBuf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-        this.socket = net.connect(
-          { host: ep.host, port: ep.port, onread: { buffer: readBuf, callback: (n: number, b: Uint8Array) => this.onBytes(b.subarray(0, n), true) } },
-          onConnect,
-        );
+        // The kernel copies straight into the Connection's inbound buffer (already sized and
+        // aligned for the block being read): one copy per byte, no allocation per read.
+        // While chunked framing is undone, reads go to a reused scratch buffer instead.
+        const scratch = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+        let target: Uint8Array | undefined;
+        const buffer = (): Uint8Array => (target = this.conn.readTarget(READ_BUFFER_BYTES)) ?? scratch;
+        const callback = (n: number, b: Uint8Array): boolean => (b === target ? this.onBytes(undefined, n) : this.onBytes(b.subarray(0, n), n));
+        this.socket = net.connect({ host: ep.host, port: ep.port, onread: { buffer, callback } }, onConnect);
       }
       this.attach(fail);
     });
@@ -145,7 +150,7 @@ class NodeConnection {
 
   private attach(onEarlyError: (e: unknown) => void): void {
     const s = this.socket;
-    s.on('data', (chunk: Buffer) => this.onBytes(chunk, false));
+    s.on('data', (chunk: Buffer) => this.onBytes(chunk, -1));
     s.on('error', (e: Error) => {
       const err = new ConnectionError(`connection to ${this.endpoint.host}:${this.endpoint.port} failed: ${e.message}`, { cause: e }, (e as { code?: string }).code === 'ECONNREFUSED' ? 'CHWIRE_CONNECTION_REFUSED' : 'CHWIRE_CONNECTION');
       this.error ??= err;
@@ -164,10 +169,14 @@ class NodeConnection {
     });
   }
 
-  /** Inbound bytes (transient: `chunk` is the reused read buffer). Returns false to pause reading. */
-  private onBytes(chunk: Uint8Array, transient: boolean): boolean {
+  /**
+   * Inbound bytes: a chunk of its own (n = -1, may be kept without a copy), a
+   * reused scratch chunk (n ≥ 0, copied), or n bytes the socket wrote in place
+   * into the Connection's buffer (chunk undefined). Returns false to pause reading.
+   */
+  private onBytes(chunk: Uint8Array | undefined, n: number): boolean {
     try {
-      const evs = this.conn.receive(chunk, transient);
+      const evs = chunk ? this.conn.receive(chunk, n >= 0) : this.conn.received(n);
       if (evs.length) {
         for (const e of evs) this.events.push(e);
         if (this.events.length >= HIGH_WATER_EVENTS && !this.paused) {

@@ -91,6 +91,8 @@ export interface ConnectionOptions {
   valueOptions?: ValueOptions;
   /** Buffer allocator for inbound data; may return uninitialised memory (Node: Buffer.allocUnsafeSlow). */
   alloc?: (n: number) => Uint8Array;
+  /** Smallest inbound buffer to allocate (consecutive blocks share it); default 64 KiB. */
+  inputSlab?: number;
   quotaKey?: string;
   osUser?: string;
   hostname?: string;
@@ -147,7 +149,7 @@ export class Connection {
 
   constructor(options: ConnectionOptions) {
     this.opts = options;
-    this.input = new StreamBuffer(options.alloc);
+    this.input = new StreamBuffer(options.alloc, options.inputSlab);
     this.clientRevision = options.revision ?? CLIENT_REVISION;
     if (options.compression && options.compression !== 'none') {
       const m = METHOD[options.compression];
@@ -344,6 +346,32 @@ export class Connection {
     try {
       if (this.dechunker) for (const part of this.dechunker.push(bytes)) this.input.push(part, !transient);
       else this.input.push(bytes, !transient);
+      this.drain(events);
+    } catch (e) {
+      this.state = 'broken';
+      this.failure = e;
+      throw e;
+    }
+    return events;
+  }
+
+  /**
+   * `size` bytes of room to read inbound bytes into directly (no copy), or undefined when they
+   * must go through receive() (chunked framing is being undone).
+   */
+  readTarget(size: number): Uint8Array | undefined {
+    if (this.dechunker || this.state === 'broken') return undefined;
+    // Exactly `size` bytes: reads stay small enough that a large block's body is
+    // still missing when its header is parsed, so reserve() can align it.
+    return this.input.writable(size).subarray(0, size);
+  }
+
+  /** n bytes were written into the last readTarget(): process them like receive(). */
+  received(n: number): ConnectionEvent[] {
+    if (this.state === 'broken') throw this.failure;
+    const events: ConnectionEvent[] = [];
+    try {
+      this.input.commit(n);
       this.drain(events);
     } catch (e) {
       this.state = 'broken';

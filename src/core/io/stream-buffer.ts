@@ -15,10 +15,16 @@ export class StreamBuffer {
   base = 0;
   private owned = false;
   private readonly alloc: (n: number) => Uint8Array;
+  private readonly slab: number;
 
-  /** `alloc` may return uninitialised memory (every byte is written before it is read). */
-  constructor(alloc?: (n: number) => Uint8Array) {
+  /**
+   * `alloc` may return uninitialised memory (every byte is written before it is
+   * read). `slab`: the smallest buffer to allocate; consecutive blocks then share
+   * one allocation (fewer allocations, but a kept block keeps its whole slab).
+   */
+  constructor(alloc?: (n: number) => Uint8Array, slab = 64 * 1024) {
     this.alloc = alloc ?? ((n) => new Uint8Array(n));
+    this.slab = slab;
   }
 
   get available(): number {
@@ -63,11 +69,41 @@ export class StreamBuffer {
     const pending = this.end - this.start;
     const need = wantAbs - (this.base + this.start);
     if (need <= pending) return;
-    const aligned = alignAbs < 0 || (this.buf.byteOffset + alignAbs - this.base) % 8 === 0;
-    if (this.owned && aligned && this.base + this.buf.length >= wantAbs) return;
+    const misalign = alignAbs < 0 ? 0 : (this.buf.byteOffset + alignAbs - this.base) % 8;
+    if (this.owned) {
+      // Shift the pending bytes forward (≤ 7 bytes) inside this buffer when it has room:
+      // they are not viewed by any decoded column yet, so moving them is safe.
+      const s = misalign === 0 ? 0 : 8 - misalign;
+      if (this.base + this.buf.length >= wantAbs + s) {
+        if (s) {
+          this.buf.copyWithin(this.start + s, this.start, this.end);
+          this.start += s;
+          this.end += s;
+          this.base -= s;
+        }
+        return;
+      }
+    }
     const shift = alignAbs < 0 ? 0 : (((8 - ((alignAbs - (this.base + this.start)) % 8)) % 8) + 8) % 8;
     // Room for the wanted bytes plus a read's worth of what follows.
-    this.moveTo(need + shift + 256 * 1024, shift);
+    this.moveTo(Math.max(this.slab, need + shift + 256 * 1024), shift);
+  }
+
+  /**
+   * Spare room of at least `min` bytes after the pending ones, for a reader
+   * that writes incoming bytes in place (then calls commit). The room is in a
+   * buffer this class owns; nothing else references it.
+   */
+  writable(min: number): Uint8Array {
+    if (!this.owned || this.buf.length - this.end < min) {
+      this.moveTo(Math.max(this.slab, min, (this.end - this.start) * 2 + min), (this.buf.byteOffset + this.start) % 8);
+    }
+    return this.buf.subarray(this.end);
+  }
+
+  /** Mark n bytes written into writable()'s room as received. */
+  commit(n: number): void {
+    this.end += n;
   }
 
   /** Copy the pending bytes to a new buffer of `cap` bytes at offset `shift`. */
@@ -90,7 +126,8 @@ export class StreamBuffer {
   /** Mark bytes up to buf position `pos` consumed. */
   consumeTo(pos: number): void {
     this.start = pos;
-    if (this.start === this.end) {
+    // An owned slab with room left keeps serving the next bytes.
+    if (this.start === this.end && !(this.owned && this.buf.length - this.end >= 16 * 1024)) {
       // Drop the reference so a large consumed buffer can be collected.
       this.base += this.end;
       this.buf = new Uint8Array(0);
