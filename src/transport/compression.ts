@@ -71,6 +71,15 @@ export function napiLz4Codec(): CompressionCodec | undefined {
       if (out.length !== dst.length) throw sizeMismatch('LZ4', out.length, dst.length);
       dst.set(out);
     },
+    // ClickHouse's frame header ends with the decompressed size as UInt32 LE, which is
+    // exactly lz4-napi's own prefix: decompress straight from the frame, keep its output.
+    decompressPrefixed(sizeAndPayload) {
+      try {
+        return m.uncompressSync(asBuffer(sizeAndPayload));
+      } catch (e) {
+        throw wrapError('LZ4', e, 'CHWIRE_LZ4_CORRUPT');
+      }
+    },
   };
 }
 

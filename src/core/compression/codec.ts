@@ -28,6 +28,12 @@ export interface CompressionCodec {
    * size; throws CompressionError unless the output fills dst exactly.
    */
   decompress(src: Uint8Array, dst: Uint8Array): void;
+  /**
+   * Optional copy-free path for frame decoding: `sizeAndPayload` is the frame's
+   * UInt32 LE decompressed size (the last 4 header bytes) followed by the payload;
+   * returns a new array that must hold exactly `size` bytes (the caller checks).
+   */
+  decompressPrefixed?(sizeAndPayload: Uint8Array, size: number): Uint8Array;
   /** Optional copy-free path: the largest output compressInto can write for n bytes. */
   maxCompressedLength?(n: number): number;
   /** Optional copy-free path: compresses src into dst at dstOffset and returns the length written. */

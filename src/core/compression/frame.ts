@@ -9,7 +9,7 @@
 import { CompressionError } from '../errors.js';
 import { Limits } from '../limits.js';
 import { cityHash128Into, cityHash128Matches } from './cityhash.js';
-import type { CodecSet, CompressionCodec } from './codec.js';
+import { sizeMismatch, type CodecSet, type CompressionCodec } from './codec.js';
 
 export const CHECKSUM_BYTES = 16;
 /** Method byte plus the two sizes. */
@@ -99,6 +99,12 @@ export function decodeFrameBody(buf: Uint8Array, offset: number, h: FrameHeader,
       `unknown compression method byte ${hex(h.method)} (known here: ${codecs.codecs.map((c) => hex(c.method)).join(', ')})`,
       'CHWIRE_UNKNOWN_COMPRESSION_METHOD',
     );
+  }
+  if (codec.decompressPrefixed) {
+    // The 4 bytes before the payload are the decompressed size: no copy of the input.
+    const out = codec.decompressPrefixed(buf.subarray(start + HEADER_BYTES - 4, start + h.compressedSize), h.decompressedSize);
+    if (out.length !== h.decompressedSize) throw sizeMismatch(codec.name, out.length, h.decompressedSize);
+    return out;
   }
   const out = new Uint8Array(h.decompressedSize);
   codec.decompress(buf.subarray(start + HEADER_BYTES, start + h.compressedSize), out);
