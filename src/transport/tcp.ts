@@ -36,7 +36,7 @@ const HIGH_WATER_EVENTS = 16;
 /** Size of the reused socket read buffer (plain TCP). */
 const READ_BUFFER_BYTES = 64 * 1024;
 /** Inbound buffers are allocated at least this large, so consecutive blocks share one. */
-const INPUT_SLAB_BYTES = 4 * 1024 * 1024;
+const INPUT_SLAB_BYTES = 1024 * 1024;
 /** How long a failed host is skipped. */
 const HOST_COOLDOWN_MS = 10_000;
 /** How long to wait for EndOfStream after Cancel before dropping the connection. */

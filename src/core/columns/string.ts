@@ -187,6 +187,10 @@ export function writeStrings(w: Writer, d: StringData): void {
 }
 
 /** Strings (or byte arrays) to StringData. */
+/**
+ * Strings (or byte arrays) to StringData, written directly in wire form
+ * (varuint length + bytes per row) so that encoding later copies nothing.
+ */
 export function stringsFromValues(values: ArrayLike<unknown>, check?: (v: Uint8Array | string, i: number) => void): StringData {
   const n = values.length;
   const starts = new Uint32Array(n);
@@ -194,31 +198,58 @@ export function stringsFromValues(values: ArrayLike<unknown>, check?: (v: Uint8A
   let cap = 64;
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    cap += typeof v === 'string' ? v.length * 3 : v instanceof Uint8Array ? v.length : 32;
+    cap += (typeof v === 'string' ? v.length * 3 : v instanceof Uint8Array ? v.length : 32) + 5;
   }
   let buf = new Uint8Array(cap);
   let p = 0;
   for (let i = 0; i < n; i++) {
-    const v = values[i];
-    starts[i] = p;
-    if (typeof v === 'string') {
-      p += encodeUtf8Into(v, buf, p);
-    } else if (v instanceof Uint8Array) {
-      buf.set(v, p);
-      p += v.length;
-    } else if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') {
-      const s = String(v);
-      if (p + s.length * 3 > buf.length) {
-        const next = new Uint8Array((p + s.length * 3) * 2);
+    let v = values[i];
+    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') {
+      v = String(v);
+      if (p + (v as string).length * 3 + 5 > buf.length) {
+        const next = new Uint8Array((p + (v as string).length * 3 + 5) * 2);
         next.set(buf.subarray(0, p));
         buf = next;
       }
-      p += encodeUtf8Into(s, buf, p);
+    }
+    let len: number;
+    if (typeof v === 'string') {
+      if (v.length < 43) {
+        // At most 126 bytes of UTF-8: the length is one varuint byte, written after.
+        len = encodeUtf8Into(v, buf, p + 1);
+        buf[p] = len;
+        p += 1;
+      } else {
+        // Encode after room for the longest varuint, then close the gap.
+        len = encodeUtf8Into(v, buf, p + 5);
+        const lenBytes = len < 0x80 ? 1 : len < 0x4000 ? 2 : len < 0x200000 ? 3 : len < 0x10000000 ? 4 : 5;
+        let x = len;
+        let q = p;
+        while (x >= 0x80) {
+          buf[q++] = (x & 0x7f) | 0x80;
+          x >>>= 7;
+        }
+        buf[q] = x;
+        if (lenBytes < 5) buf.copyWithin(p + lenBytes, p + 5, p + 5 + len);
+        p += lenBytes;
+      }
+    } else if (v instanceof Uint8Array) {
+      len = v.length;
+      let x = len;
+      while (x >= 0x80) {
+        buf[p++] = (x & 0x7f) | 0x80;
+        x >>>= 7;
+      }
+      buf[p++] = x;
+      buf.set(v, p);
     } else throw new RowValueError(i, v, 'not a string or Uint8Array');
+    starts[i] = p;
+    p += len;
     ends[i] = p;
     if (check) check(typeof v === 'string' ? v : buf.subarray(starts[i]!, p), i);
   }
-  return { buf: buf.subarray(0, p), starts, ends, rows: n };
+  const wire = buf.subarray(0, p);
+  return { buf: wire, starts, ends, rows: n, wire };
 }
 
 export function makeStringCodec(node: TypeNode): Codec<StringData> {
