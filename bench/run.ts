@@ -95,7 +95,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function runCase(name: string, description: string, metric: CaseResult['metric'], peers: Peer[]): Promise<CaseResult> {
   const results: PeerResult[] = peers.map((p) => ({ peer: p.name, samples: [], ...(p.note ? { note: p.note } : {}) }));
-  const active = peers.map((p, i) => [p, results[i]!] as const).filter(([p]) => p.run);
+  // Under --profile only chwire runs, so the profile shows chwire's time alone.
+  const chwireOnly = process.env.CHWIRE_BENCH_CHWIRE_ONLY === '1';
+  const active = peers.map((p, i) => [p, results[i]!] as const).filter(([p], i) => p.run && (!chwireOnly || i === 0));
   // Warm-up once each, then alternate A B A B …
   for (const [p, r] of active) {
     try {
@@ -243,7 +245,25 @@ async function jsTcpProbe(): Promise<string> {
 
 // ------------------------------------------------------------------ cases
 
+/** --profile: run the chosen cases again under --cpu-prof (chwire only matters) and print where time goes. */
+async function profileMain(): Promise<void> {
+  const { rmSync } = await import('node:fs');
+  const { pickProfile, summarize } = await import('./profile.js');
+  const cases = ONLY.length ? ONLY : ['mixed_rows', 'select_uint64_lz4'];
+  for (const name of cases) {
+    const dir = join(ROOT, '.tmp/profile', name);
+    rmSync(dir, { recursive: true, force: true });
+    const argv = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', join(ROOT, 'bench/run.ts'), '--only', name, ...(QUICK ? ['--quick'] : [])];
+    const r = spawnSync(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CHWIRE_BENCH_RUNS: '1', CHWIRE_BENCH_CHWIRE_ONLY: '1' } });
+    if (r.status !== 0) throw new Error(`profiling ${name} failed`);
+    const file = pickProfile(dir);
+    console.log(`\n## profile: ${name} (${file})`);
+    if (file) for (const x of summarize(file)) console.log(`  ${(x.share * 100).toFixed(1).padStart(5)}%  ${x.fn}`);
+  }
+}
+
 async function main(): Promise<void> {
+  if (PROFILE) return profileMain();
   ensurePeers();
   const started = new Date();
   const want = (n: string) => ONLY.length === 0 || ONLY.includes(n);
@@ -502,7 +522,6 @@ async function main(): Promise<void> {
     writeReport(record as never, ROOT);
     console.log('wrote docs/benchmarks.md and docs/benchmarks.svg');
   }
-  if (PROFILE) console.log('(profiles: see bench/profile.ts)');
 }
 
 main().catch((e) => {
