@@ -1,3 +1,4 @@
+import { CH_GO_VECTORS } from './helpers/vectors.js';
 // Compression frames through the Node codec set (src/transport/compression.ts):
 // every implementation present on this machine, frames from each decoded by the
 // others, the ch-go ZSTD vector, and Native bytes from the real engine (chDB).
@@ -27,7 +28,7 @@ import {
   zlibZstdCodec,
 } from '../src/transport/compression.js';
 
-const VEC = join(import.meta.dirname, '..', '..', 'shared', 'vectors', 'ch-go', 'compress');
+const VEC = join(CH_GO_VECTORS, 'compress');
 const vec = (name: string) => new Uint8Array(readFileSync(join(VEC, name)));
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 

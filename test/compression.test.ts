@@ -1,3 +1,4 @@
+import { CH_GO_VECTORS } from './helpers/vectors.js';
 // Compression frames (issue 4), core only: CityHash128 v1.0.2, pure LZ4, frames,
 // the resumable decoder, hostile input. Node codecs: compression-node.test.ts.
 import { test } from 'node:test';
@@ -24,7 +25,7 @@ import {
 import { CompressionError } from '../src/core/errors.js';
 import { cityHash128Into } from '../src/core/compression/cityhash.js';
 
-const VEC = join(import.meta.dirname, '..', '..', 'shared', 'vectors', 'ch-go', 'compress');
+const VEC = join(CH_GO_VECTORS, 'compress');
 const vec = (name: string) => new Uint8Array(readFileSync(join(VEC, name)));
 
 // ---------- deterministic data ----------

@@ -1,4 +1,5 @@
-// Golden vectors from ch-go (see ../shared/vectors/ch-go/README.md): column
+import { CH_GO_VECTORS } from './helpers/vectors.js';
+// Golden vectors from ch-go (see test/fixtures/ch-go/README.md): column
 // bodies of 50 rows holding i = 0..49, blocks, and real server Native dumps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cursor, Writer, codecForType, decodeNative, encodeNative, DecodedColumn } from '../src/index.js';
 
-const VEC = join(import.meta.dirname, '..', '..', 'shared', 'vectors', 'ch-go');
+const VEC = CH_GO_VECTORS;
 const raw = (name: string) => new Uint8Array(readFileSync(join(VEC, name)));
 const ctx = { revision: 0, base: 0 };
 const I = Array.from({ length: 50 }, (_, i) => i);

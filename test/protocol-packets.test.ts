@@ -1,3 +1,5 @@
+import { CH_GO_VECTORS } from './helpers/vectors.js';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -49,7 +51,7 @@ import {
   type ServerHello,
 } from '../src/core/protocol/index.js';
 
-const VEC = '/work/shared/vectors/ch-go/proto/';
+const VEC = join(CH_GO_VECTORS, 'proto') + '/';
 const vec = (name: string) => new Uint8Array(readFileSync(VEC + name));
 const bytesOf = (f: (w: Writer) => void) => {
   const w = new Writer(16);
