@@ -341,11 +341,18 @@ export class Connection {
    * memory of `bytes` after the call, so they are copied, never kept.
    */
   receive(bytes: Uint8Array, transient = false): ConnectionEvent[] {
+    return this.guarded(() => {
+      if (this.dechunker) for (const part of this.dechunker.push(bytes)) this.input.push(part, !transient);
+      else this.input.push(bytes, !transient);
+    });
+  }
+
+  /** Take new input (fill), then decode what it completes; any error breaks the connection. */
+  private guarded(fill: () => void): ConnectionEvent[] {
     if (this.state === 'broken') throw this.failure;
     const events: ConnectionEvent[] = [];
     try {
-      if (this.dechunker) for (const part of this.dechunker.push(bytes)) this.input.push(part, !transient);
-      else this.input.push(bytes, !transient);
+      fill();
       this.drain(events);
     } catch (e) {
       this.state = 'broken';
@@ -368,17 +375,7 @@ export class Connection {
 
   /** n bytes were written into the last readTarget(): process them like receive(). */
   received(n: number): ConnectionEvent[] {
-    if (this.state === 'broken') throw this.failure;
-    const events: ConnectionEvent[] = [];
-    try {
-      this.input.commit(n);
-      this.drain(events);
-    } catch (e) {
-      this.state = 'broken';
-      this.failure = e;
-      throw e;
-    }
-    return events;
+    return this.guarded(() => this.input.commit(n));
   }
 
   /** Mark the connection unusable (e.g. the socket closed). */
