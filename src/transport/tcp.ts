@@ -591,7 +591,20 @@ export class TcpTransport implements Transport {
     const queryId = p.query_id ?? newQueryId();
     const self = this;
     const gen = async function* (): AsyncGenerator<QueryEvent> {
-      yield* self.run(p, queryId, 'query');
+      // A read that failed before anything reached the caller (typically a pooled socket the
+      // server had just closed) is retried once on a fresh connection. Inserts never are.
+      let delivered = false;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          for await (const e of self.run(p, queryId, 'query')) {
+            delivered = true;
+            yield e;
+          }
+          return;
+        } catch (e) {
+          if (delivered || attempt > 0 || !(e instanceof ConnectionError) || e.code === 'CHWIRE_CONNECTION_REFUSED' || p.abort_signal?.aborted) throw e;
+        }
+      }
     };
     const it = gen();
     return Object.assign(it, { queryId });
