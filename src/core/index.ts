@@ -10,3 +10,5 @@ export { DecodedColumn } from './columns/column.js';
 export { codecForType, CodecCache } from './columns/registry.js';
 export * from './native/index.js';
 export * from './compression/index.js';
+export * as protocol from './protocol/index.js';
+export { Connection, type ConnectionEvent, type ConnectionOptions, type ConnectionState, type QueryRequest } from './connection/connection.js';
