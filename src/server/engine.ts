@@ -51,6 +51,8 @@ export interface EngineOptions {
   dataDir?: string;
   /** Settings applied to the engine session at start (e.g. { session_timezone: 'UTC' }). */
   settings?: Record<string, string>;
+  /** Engine sessions (chDB connections) running statements in parallel (default 4). */
+  sessions?: number;
 }
 
 export interface EngineResult {
@@ -60,90 +62,45 @@ export interface EngineResult {
 
 const CHDB_TSV_ESCAPE: Record<string, string> = { '\\\\': '\\', '\\0': '\0', '\\b': '\b', '\\f': '\f', '\\n': '\n', '\\r': '\r', '\\t': '\t' };
 
-export class Engine {
-  version = '';
-  timezone = 'UTC';
-  /** Every engine setting and its value when no query changes it. */
-  readonly baseline = new Map<string, string>();
+/** chdb's native stream calls (used directly for parameterized streams: the parameter text goes to the engine as it arrived). */
+interface ChdbStreamAddon {
+  StreamQuery?(conn: unknown, sql: string, format: string, params?: Record<string, string>): unknown;
+  StreamFetch?(handle: unknown): Promise<{ done?: boolean; bytes?: Uint8Array; numRows?: number }>;
+  StreamCancel?(handle: unknown): void;
+}
+
+/**
+ * One engine session (a chDB connection) with its own queue. Statements of one
+ * lane never interleave: a SET/restore pair, a USE and a stream stay together.
+ * Lanes run in parallel with each other (chDB runs queries of different
+ * connections concurrently).
+ */
+export class EngineLane {
   private tail: Promise<unknown> = Promise.resolve();
-  private closed = false;
-  private tmp: string;
-  private seq = 0;
+  /** Client connections bound to this lane. */
+  users = 0;
 
-  private constructor(
-    private readonly session: ChdbSession,
-    private readonly addon: ChdbAddon | undefined,
-  ) {
-    this.tmp = mkdtempSync(join(tmpdir(), 'chwire-serve-'));
+  constructor(
+    readonly engine: Engine,
+    readonly session: ChdbSession,
+    readonly index: number,
+  ) {}
+
+  get baseline(): ReadonlyMap<string, string> {
+    return this.engine.baseline;
   }
 
-  /**
-   * chDB holds one data directory per process: servers in one process share
-   * one engine (reference-counted; close() of the last user closes it).
-   */
-  private static shared: { engine: Promise<Engine>; dataDir: string | undefined; users: number } | undefined;
-
-  static async open(options: EngineOptions = {}): Promise<Engine> {
-    const sh = Engine.shared;
-    if (sh) {
-      if (options.dataDir !== undefined && options.dataDir !== sh.dataDir) {
-        throw new Error(`the embedded engine is already open with ${sh.dataDir ?? 'a temporary data directory'}: one data directory per process`);
-      }
-      sh.users++;
-      return sh.engine;
-    }
-    const p = Engine.openNew(options);
-    Engine.shared = { engine: p, dataDir: options.dataDir, users: 1 };
-    p.catch(() => {
-      Engine.shared = undefined;
-    });
-    return p;
-  }
-
-  private static async openNew(options: EngineOptions): Promise<Engine> {
-    const name = 'chdb';
-    let mod: ChdbModule;
-    try {
-      const m = (await import(name)) as ChdbModule & { default?: ChdbModule };
-      mod = m.Session ? m : m.default!;
-    } catch (e) {
-      throw new Error(`chwire serve needs the embedded engine: npm install chdb (${(e as Error).message})`);
-    }
-    let addon: ChdbAddon | undefined;
-    try {
-      // The addon is not a public entry point: reached through the package's own loader.
-      const req = createRequire(import.meta.url);
-      const main = req.resolve('chdb');
-      addon = (req(join(dirname(main), 'dist', 'loader.js')) as { loadNative(): ChdbAddon }).loadNative();
-      if (typeof addon?.QueryAsyncConnection !== 'function') addon = undefined;
-    } catch {
-      addon = undefined;
-    }
-    const session = options.dataDir ? new mod.Session(options.dataDir) : new mod.Session();
-    const engine = new Engine(session, addon);
-    await engine.run(async () => {
-      if (options.settings && Object.keys(options.settings).length) {
-        await session.queryAsync(`SET ${Object.entries(options.settings).map(([k, v]) => `${k} = ${sqlString(v)}`).join(', ')}`, { format: 'TSV' });
-      }
-      const info = (await session.queryAsync('SELECT version(), timezone()', { format: 'TSV' })).text().trim().split('\t');
-      engine.version = info[0] ?? '';
-      engine.timezone = info[1] ?? 'UTC';
-      const rows = (await session.queryAsync('SELECT name, value FROM system.settings', { format: 'JSONCompactEachRow' })).text();
-      for (const line of rows.split('\n')) {
-        if (!line) continue;
-        const [n, v] = JSON.parse(line) as [string, string];
-        engine.baseline.set(n, v);
-      }
-    });
-    return engine;
-  }
-
-  /** Run fn with exclusive use of the engine (calls are queued, one at a time). */
+  /** Run fn with exclusive use of this lane (calls are queued, one at a time). */
   run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new EngineError(1002, 'DB::Exception', 'DB::Exception: the server is shutting down'));
+    if (this.engine.isClosed) return Promise.reject(new EngineError(1002, 'DB::Exception', 'DB::Exception: the server is shutting down'));
     const p = this.tail.then(fn);
     this.tail = p.catch(() => {});
     return p;
+  }
+
+  /** Resolves when the work queued so far has finished. */
+  idle(): Promise<void> {
+    return this.tail.then(() => undefined);
   }
 
   /** A statement's whole output (inside run()). */
@@ -188,40 +145,26 @@ export class Engine {
 
   /**
    * Run a statement (inside run()) and hand over its Native output chunk by
-   * chunk (FORMAT Native: revision-0 blocks). Parameters are bound by the
-   * engine from their text form, as a server binds protocol parameters.
+   * chunk (FORMAT Native: revision-0 blocks) as the engine produces them.
+   * Parameters are bound by the engine from their text form, as a server binds
+   * protocol parameters; parameterized statements hold the engine's process-wide
+   * parameter lock (chDB's parameter state is not isolated per connection).
    */
   async stream(
     sql: string,
     params: Record<string, string> | undefined,
-    onChunk: (bytes: Uint8Array) => Promise<void> | void,
+    onChunk: (bytes: Uint8Array, rows: number) => Promise<void> | void,
     signal?: AbortSignal,
     streaming = true,
   ): Promise<EngineResult> {
+    if (params && Object.keys(params).length) return this.engine.withParamLock(() => this.streamBound(sql, params, onChunk, signal, streaming));
     let rows = 0;
     let bytes = 0;
     try {
-      if (params && Object.keys(params).length) {
-        let out: Uint8Array;
-        if (this.addon?.QueryAsyncConnection) {
-          const raw = await this.addon.QueryAsyncConnection(this.session.connection, sql, 'Native', params);
-          out = raw.bytes;
-        } else {
-          // chdb re-escapes string parameters (TSV): undo that so the engine sees the text as sent.
-          const unescaped: Record<string, string> = {};
-          for (const [k, v] of Object.entries(params)) unescaped[k] = v.replace(/\\[\\0bfnrt]/g, (m) => CHDB_TSV_ESCAPE[m]!);
-          out = (await this.session.queryBindAsync(sql, unescaped, { format: 'Native' })).bytes();
-        }
-        if (out.length) {
-          bytes += out.length;
-          await onChunk(out);
-        }
-        return { rows, bytes };
-      }
       if (!streaming) {
         // Statements other than SELECT cannot stream in chDB: one result.
         const out = (await this.session.queryAsync(sql, { format: 'Native' })).bytes();
-        if (out.length) await onChunk(out);
+        if (out.length) await onChunk(out, 0);
         return { rows, bytes: out.length };
       }
       const s = this.session.queryStream(sql, { format: 'Native', ...(signal ? { signal } : {}) });
@@ -233,7 +176,65 @@ export class Engine {
         rows += chunk.numRows;
         const b = chunk.raw();
         bytes += b.length;
-        if (b.length) await onChunk(b);
+        if (b.length) await onChunk(b, chunk.numRows);
+      }
+      return { rows, bytes };
+    } catch (e) {
+      if (signal?.aborted) return { rows, bytes };
+      throw toEngineError(e);
+    }
+  }
+
+  private async streamBound(
+    sql: string,
+    params: Record<string, string>,
+    onChunk: (bytes: Uint8Array, rows: number) => Promise<void> | void,
+    signal: AbortSignal | undefined,
+    streaming: boolean,
+  ): Promise<EngineResult> {
+    let rows = 0;
+    let bytes = 0;
+    const addon = this.engine.addon;
+    try {
+      if (streaming && addon?.StreamQuery && addon.StreamFetch && addon.StreamCancel) {
+        // Block by block, with the parameter text as it arrived (chdb's queryStreamBind would TSV-escape it again).
+        const handle = addon.StreamQuery(this.session.connection, sql, 'Native', params);
+        let done = false;
+        try {
+          while (!signal?.aborted) {
+            const raw = await addon.StreamFetch(handle);
+            if (raw.done) {
+              done = true;
+              break;
+            }
+            const b = raw.bytes ?? new Uint8Array(0);
+            rows += raw.numRows ?? 0;
+            bytes += b.length;
+            if (b.length) await onChunk(b, raw.numRows ?? 0);
+          }
+        } finally {
+          if (!done) {
+            try {
+              addon.StreamCancel(handle);
+            } catch {
+              // best effort
+            }
+          }
+        }
+        return { rows, bytes };
+      }
+      let out: Uint8Array;
+      if (addon?.QueryAsyncConnection) {
+        out = (await addon.QueryAsyncConnection(this.session.connection, sql, 'Native', params)).bytes;
+      } else {
+        // chdb re-escapes string parameters (TSV): undo that so the engine sees the text as sent.
+        const unescaped: Record<string, string> = {};
+        for (const [k, v] of Object.entries(params)) unescaped[k] = v.replace(/\\[\\0bfnrt]/g, (m) => CHDB_TSV_ESCAPE[m]!);
+        out = (await this.session.queryBindAsync(sql, unescaped, { format: 'Native' })).bytes();
+      }
+      if (out.length) {
+        bytes += out.length;
+        await onChunk(out, 0);
       }
       return { rows, bytes };
     } catch (e) {
@@ -243,22 +244,144 @@ export class Engine {
   }
 
   /** Write bytes to a temp file for file(path, 'Native', …) (inside or outside run()). */
+  tempFile(bytes: Uint8Array): Promise<{ path: string; remove(): Promise<void> }> {
+    return this.engine.tempFile(bytes);
+  }
+}
+
+export class Engine {
+  version = '';
+  timezone = 'UTC';
+  /** Every engine setting and its value when no query changes it. */
+  readonly baseline = new Map<string, string>();
+  readonly lanes: EngineLane[] = [];
+  private closed = false;
+  private tmp: string;
+  private seq = 0;
+  private paramTail: Promise<unknown> = Promise.resolve();
+
+  private constructor(readonly addon: (ChdbAddon & ChdbStreamAddon) | undefined) {
+    this.tmp = mkdtempSync(join(tmpdir(), 'chwire-serve-'));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * chDB holds one data directory per process: servers in one process share
+   * one engine (reference-counted; close() of the last user closes it).
+   */
+  private static shared: { engine: Promise<Engine>; dataDir: string | undefined; users: number } | undefined;
+
+  static async open(options: EngineOptions = {}): Promise<Engine> {
+    const sh = Engine.shared;
+    if (sh) {
+      if (options.dataDir !== undefined && options.dataDir !== sh.dataDir) {
+        throw new Error(`the embedded engine is already open with ${sh.dataDir ?? 'a temporary data directory'}: one data directory per process`);
+      }
+      sh.users++;
+      return sh.engine;
+    }
+    const p = Engine.openNew(options);
+    Engine.shared = { engine: p, dataDir: options.dataDir, users: 1 };
+    p.catch(() => {
+      Engine.shared = undefined;
+    });
+    return p;
+  }
+
+  private static async openNew(options: EngineOptions): Promise<Engine> {
+    const name = 'chdb';
+    let mod: ChdbModule;
+    try {
+      const m = (await import(name)) as ChdbModule & { default?: ChdbModule };
+      mod = m.Session ? m : m.default!;
+    } catch (e) {
+      throw new Error(`chwire serve needs the embedded engine: npm install chdb (${(e as Error).message})`);
+    }
+    let addon: (ChdbAddon & ChdbStreamAddon) | undefined;
+    try {
+      // The addon is not a public entry point: reached through the package's own loader.
+      const req = createRequire(import.meta.url);
+      const main = req.resolve('chdb');
+      addon = (req(join(dirname(main), 'dist', 'loader.js')) as { loadNative(): ChdbAddon & ChdbStreamAddon }).loadNative();
+      if (typeof addon?.QueryAsyncConnection !== 'function') addon = undefined;
+    } catch {
+      addon = undefined;
+    }
+    const first = options.dataDir ? new mod.Session(options.dataDir) : new mod.Session();
+    const engine = new Engine(addon);
+    const count = Math.max(1, Math.floor(options.sessions ?? 4));
+    // More sessions (chDB connections) on the same data directory: the same databases and tables.
+    const path = options.dataDir ?? (first as unknown as { path?: string }).path;
+    const sessions = [first];
+    for (let i = 1; i < count && path; i++) sessions.push(new mod.Session(path));
+    sessions.forEach((s, i) => engine.lanes.push(new EngineLane(engine, s, i)));
+    for (const lane of engine.lanes) {
+      await lane.run(async () => {
+        if (options.settings && Object.keys(options.settings).length) {
+          await lane.session.queryAsync(`SET ${Object.entries(options.settings).map(([k, v]) => `${k} = ${sqlString(v)}`).join(', ')}`, { format: 'TSV' });
+        }
+      });
+    }
+    const lane0 = engine.lanes[0]!;
+    await lane0.run(async () => {
+      const info = (await lane0.session.queryAsync('SELECT version(), timezone()', { format: 'TSV' })).text().trim().split('\t');
+      engine.version = info[0] ?? '';
+      engine.timezone = info[1] ?? 'UTC';
+      const rows = (await lane0.session.queryAsync('SELECT name, value FROM system.settings', { format: 'JSONCompactEachRow' })).text();
+      for (const line of rows.split('\n')) {
+        if (!line) continue;
+        const [n, v] = JSON.parse(line) as [string, string];
+        engine.baseline.set(n, v);
+      }
+    });
+    return engine;
+  }
+
+  /** The least used lane, bound to a client connection until release(). */
+  acquireLane(): EngineLane {
+    let best = this.lanes[0]!;
+    for (const l of this.lanes) if (l.users < best.users) best = l;
+    best.users++;
+    return best;
+  }
+
+  releaseLane(lane: EngineLane): void {
+    lane.users = Math.max(0, lane.users - 1);
+  }
+
+  /** Lane 0's queue (engine work not tied to a client connection). */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lanes[0]!.run(fn);
+  }
+
+  /** Serialize parameterized statements across lanes. */
+  withParamLock<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.paramTail.then(fn);
+    this.paramTail = p.catch(() => {});
+    return p;
+  }
+
+  /** Write bytes to a temp file for file(path, 'Native', …) (inside or outside run()). */
   async tempFile(bytes: Uint8Array): Promise<{ path: string; remove(): Promise<void> }> {
     const path = join(this.tmp, `${process.pid}-${++this.seq}.native`);
     await writeFile(path, bytes);
     return { path, remove: () => unlink(path).catch(() => {}) };
   }
 
-  /** Release this user's reference; the last one waits for queued work and closes the session. */
+  /** Release this user's reference; the last one waits for queued work and closes the sessions. */
   async close(): Promise<void> {
     if (this.closed) return;
     const sh = Engine.shared;
     if (sh && --sh.users > 0) return;
     Engine.shared = undefined;
-    const last = this.tail;
     this.closed = true;
-    await last.catch(() => {});
-    this.session.close();
+    await Promise.all(this.lanes.map((l) => l.idle().catch(() => {})));
+    // The first session owns a temporary data directory: it closes last.
+    for (const l of this.lanes.slice(1)) l.session.close();
+    this.lanes[0]?.session.close();
     rmSync(this.tmp, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 // `chwire serve`: a native-protocol ClickHouse endpoint over the embedded engine.
 // One ServerConnection (sans-IO, src/core/connection/server-connection.ts) per
-// socket; all engine work goes through the Engine's single queue.
+// socket; each connection is bound to one engine session (lane) whose queue
+// keeps its statements in order; lanes run in parallel.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +13,7 @@ import { encodeNative } from '../core/native/writer.js';
 import type { Block } from '../core/native/block-types.js';
 import { DecodedColumn } from '../core/columns/column.js';
 import { createNodeCodecs } from '../transport/compression.js';
-import { Engine, EngineError, sqlIdent, sqlString, toEngineError } from './engine.js';
+import { Engine, EngineError, type EngineLane, sqlIdent, sqlString, toEngineError } from './engine.js';
 import { classify, stripFormat, type StatementKind } from './sql.js';
 
 export interface ServerUser {
@@ -42,6 +43,10 @@ export interface ServerOptions {
   displayName?: string;
   /** Revision to serve (default CLIENT_REVISION, chwire's newest). */
   revision?: number;
+  /** Engine sessions running statements in parallel (default 4); each client connection is bound to one. */
+  engineSessions?: number;
+  /** Called for every query received (a query log: id, user, client, peer address). */
+  onQuery?: (info: QueryLogEntry) => void;
   /** Settings applied to the engine at start. */
   engineSettings?: Record<string, string>;
   /** Send ProfileEvents packets at the end of each query (default true). */
@@ -50,6 +55,19 @@ export interface ServerOptions {
   codecs?: CodecSet;
   /** Log lines (default: none). */
   log?: (line: string) => void;
+}
+
+export interface QueryLogEntry {
+  queryId: string;
+  query: string;
+  user: string;
+  database: string;
+  remoteAddress: string;
+  remotePort: number;
+  clientName: string;
+  /** ClientInfo interface: 1 TCP. */
+  interface: number;
+  osUser: string;
 }
 
 export interface ChwireServer {
@@ -126,6 +144,7 @@ class Server implements ChwireServer {
     this.engine = await Engine.open({
       ...(this.options.dataDir ? { dataDir: this.options.dataDir } : {}),
       ...(this.options.engineSettings ? { settings: this.options.engineSettings } : {}),
+      ...(this.options.engineSessions ? { sessions: this.options.engineSessions } : {}),
     });
     const onSocket = (socket: net.Socket): void => this.accept(socket);
     const t = this.options.tls;
@@ -222,11 +241,15 @@ class ClientSession {
   /** The INSERT being received. */
   private insert: { kind: Extract<StatementKind, { kind: 'insert' }>; settings: Map<string, string>; rows: number; bytes: number; failed: boolean } | undefined;
   private drainWaiters: (() => void)[] = [];
+  /** The engine session this connection's statements run on (its queue keeps them in order). */
+  readonly lane: EngineLane;
+  private clientName = '';
 
   constructor(
     private readonly server: Server,
     private readonly socket: net.Socket,
   ) {
+    this.lane = server.engine!.acquireLane();
     this.conn = new ServerConnection({
       hello: server.hello(),
       revision: server.options.revision ?? CLIENT_REVISION,
@@ -255,7 +278,11 @@ class ClientSession {
 
   private enqueue(events: ServerConnectionEvent[]): void {
     for (const ev of events) {
-      if (ev.type === 'cancel') this.abort?.abort();
+      if (ev.type === 'cancel') {
+        this.abort?.abort();
+        // A send waiting for the socket to drain gives up (the client may not read until it has our EndOfStream).
+        for (const w of this.drainWaiters.splice(0)) w();
+      }
       else if (ev.type === 'ping' || ev.type === 'keepAlive') continue;
       else this.work.push(ev);
     }
@@ -316,8 +343,9 @@ class ClientSession {
     }
   }
 
-  private async onHello(h: { user: string; password: string; database: string }): Promise<void> {
+  private async onHello(h: { user: string; password: string; database: string; clientName?: string }): Promise<void> {
     const user = h.user || 'default';
+    this.clientName = h.clientName ?? '';
     const want = this.server.users.get(user);
     if (want === undefined || want !== h.password) {
       this.conn.rejectHello(exception(Err.AUTHENTICATION_FAILED, 'AUTHENTICATION_FAILED', `${user}: Authentication failed: password is incorrect, or there is no user with such name`));
@@ -326,7 +354,7 @@ class ClientSession {
       return;
     }
     if (h.database && h.database !== 'default') {
-      const exists = (await this.server.engine!.run(() => this.server.engine!.execText(`EXISTS DATABASE ${sqlIdent(h.database)}`))).trim();
+      const exists = (await this.lane.run(() => this.lane.execText(`EXISTS DATABASE ${sqlIdent(h.database)}`))).trim();
       if (exists !== '1') {
         this.conn.rejectHello(exception(Err.UNKNOWN_DATABASE, 'UNKNOWN_DATABASE', `Database ${h.database} does not exist`));
         this.flush();
@@ -376,7 +404,7 @@ class ClientSession {
 
   /** Run fn inside the engine queue with this connection's database and settings in effect. */
   private async inEngine<T>(settings: Map<string, string>, fn: () => Promise<T>): Promise<T> {
-    const engine = this.server.engine!;
+    const engine = this.lane;
     return engine.run(async () => {
       if (this.database !== 'default') await engine.exec(`USE ${sqlIdent(this.database)}`);
       let restore = '';
@@ -393,6 +421,18 @@ class ClientSession {
   private async onQuery(q: Query, external: { name: string; block: Block }[]): Promise<void> {
     const started = process.hrtime.bigint();
     this.abort = new AbortController();
+    const ci = q.clientInfo;
+    this.server.options.onQuery?.({
+      queryId: q.queryId,
+      query: q.query,
+      user: this.user,
+      database: this.database,
+      remoteAddress: this.socket.remoteAddress ?? '',
+      remotePort: this.socket.remotePort ?? 0,
+      clientName: ci?.clientName ?? this.clientName,
+      interface: ci?.interface ?? 1,
+      osUser: ci?.osUser ?? '',
+    });
     try {
       if (external.some((t) => !t.name.startsWith('\0scalar:'))) {
         throw new EngineError(Err.NOT_IMPLEMENTED, 'DB::Exception', 'DB::Exception: external tables are not supported by chwire serve (NOT_IMPLEMENTED)');
@@ -409,7 +449,7 @@ class ClientSession {
         return;
       }
       if (st.kind === 'use') {
-        const ok = (await this.server.engine!.run(() => this.server.engine!.execText(`EXISTS DATABASE ${sqlIdent(st.database)}`))).trim();
+        const ok = (await this.lane.run(() => this.lane.execText(`EXISTS DATABASE ${sqlIdent(st.database)}`))).trim();
         if (ok !== '1') throw new EngineError(Err.UNKNOWN_DATABASE, 'DB::Exception', `DB::Exception: Database ${st.database} does not exist (UNKNOWN_DATABASE)`);
         this.database = st.database;
         this.conn.sendEndOfStream();
@@ -425,16 +465,18 @@ class ClientSession {
   }
 
   private async runSelect(q: Query, st: StatementKind, settings: Map<string, string>, started: bigint): Promise<void> {
-    const engine = this.server.engine!;
+    const lane = this.lane;
     const method = this.compressionMethod(settings);
     const params = this.params(q);
     const sparse = new Set(this.server.options.sparseColumns ?? []);
     const signal = this.abort!.signal;
+    const elapsed = (): number => Number(process.hrtime.bigint() - started);
     let headerSent = false;
     let rows = 0;
     let blocks = 0;
     let bytes = 0;
     const send = async (block: Block): Promise<void> => {
+      if (signal.aborted) return;
       const cols: OutColumn[] = block.columns.map((c) => {
         const d = c as DecodedColumn;
         return { name: d.name, codec: d.codec, data: d.data, sparse: sparse.has(d.name) };
@@ -449,15 +491,21 @@ class ClientSession {
       blocks++;
       await this.flushAndWait();
     };
-    await this.inEngine(settings, async () => {
+    const work = this.inEngine(settings, async () => {
       const decoder = new NativeStreamDecoder({ revision: 0 });
       const sql = stripFormat(q.query);
-      const r = await engine.stream(
+      await lane.stream(
         sql,
         params,
         async (chunk) => {
+          if (signal.aborted) return;
           bytes += chunk.length;
-          for (const b of decoder.push(chunk)) {
+          const decoded = decoder.push(chunk);
+          // Progress as the engine produces blocks: chDB reports no read progress mid-query,
+          // so each chunk's own rows and bytes (sent before its Data, as ClickHouse does).
+          const chunkRows = decoded.reduce((n, b) => n + b.rowCount, 0);
+          if (chunkRows) this.conn.sendProgress({ rows: chunkRows, bytes: chunk.length, totalRows: 0, totalBytes: 0, writtenRows: 0, writtenBytes: 0, elapsedNs: elapsed() });
+          for (const b of decoded) {
             if (signal.aborted) return;
             await send(b);
           }
@@ -471,7 +519,7 @@ class ClientSession {
         try {
           const headerDecoder = new NativeStreamDecoder({ revision: 0 });
           let described: Block[] = [];
-          await engine.stream(
+          await lane.stream(
             `DESCRIBE TABLE (${sql.replace(/[\s;]+$/, '')})`,
             params,
             (c) => {
@@ -491,15 +539,29 @@ class ClientSession {
             }
           }
           const cache = this.conn.codecCache;
-          this.conn.sendBlock('Data', names.map((name, i) => { const codec = cache.get(types[i]!); return { name, codec, data: codec.fromValues([]) }; }), 0, method);
+          if (!signal.aborted) this.conn.sendBlock('Data', names.map((name, i) => { const codec = cache.get(types[i]!); return { name, codec, data: codec.fromValues([]) }; }), 0, method);
         } catch {
           // Not describable (e.g. a statement with no result): no header.
         }
       }
-      void r;
     });
-    const elapsedNs = Number(process.hrtime.bigint() - started);
-    this.conn.sendProgress({ rows, bytes, totalRows: 0, totalBytes: 0, writtenRows: 0, writtenBytes: 0, elapsedNs });
+    // Cancel: answer at once (EndOfStream, as ClickHouse does after a Cancel) and leave the
+    // engine to stop at its next block; the lane stays busy until it has.
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
+      if (signal.aborted) resolve('aborted');
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const outcome = await Promise.race([work.then(() => 'done' as const), aborted]);
+    signal.removeEventListener('abort', onAbort!);
+    if (outcome === 'aborted') {
+      work.catch(() => {});
+      if (this.conn.state === 'query') this.conn.sendEndOfStream();
+      return;
+    }
+    const elapsedNs = elapsed();
+    this.conn.sendProgress({ rows: 0, bytes: 0, totalRows: 0, totalBytes: 0, writtenRows: 0, writtenBytes: 0, elapsedNs });
     this.conn.sendProfileInfo({ rows, blocks, bytes, appliedLimit: false, rowsBeforeLimit: 0, calculatedRowsBeforeLimit: true, appliedAggregation: false, rowsBeforeAggregation: 0 });
     if (this.server.options.profileEvents !== false) this.sendProfileEvents(method, [['SelectedRows', rows], ['SelectedBytes', bytes], ['RealTimeMicroseconds', Math.round(elapsedNs / 1000)]]);
     this.conn.sendEndOfStream();
@@ -533,7 +595,7 @@ class ClientSession {
   // ------------------------------------------------------------ INSERT
 
   private async startInsert(st: Extract<StatementKind, { kind: 'insert' }>, settings: Map<string, string>): Promise<void> {
-    const engine = this.server.engine!;
+    const engine = this.lane;
     const method = this.compressionMethod(settings);
     const text = await this.inEngine(settings, () => engine.execText(`DESCRIBE TABLE ${st.target}`, 'JSONCompactEachRow'));
     const all: { name: string; type: string; kind: string }[] = [];
@@ -564,7 +626,7 @@ class ClientSession {
   private async onInsertBlock(block: Block): Promise<void> {
     const ins = this.insert;
     if (!ins || ins.failed || this.conn.discarding) return;
-    const engine = this.server.engine!;
+    const engine = this.lane;
     try {
       // The client's columns, re-encoded as FORMAT Native (revision 0), loaded without a text round trip.
       const bytes = encodeNative(block, { revision: 0 });
@@ -597,7 +659,7 @@ class ClientSession {
   // ------------------------------------------------------------ TablesStatus
 
   private async onTablesStatus(tables: { database: string; table: string }[]): Promise<void> {
-    const engine = this.server.engine!;
+    const engine = this.lane;
     const out: TableStatus[] = [];
     await engine.run(async () => {
       for (const t of tables) {
@@ -629,6 +691,7 @@ class ClientSession {
   }
 
   closed(): void {
+    if (!this.isClosed) this.server.engine?.releaseLane(this.lane);
     this.isClosed = true;
     this.abort?.abort();
     this.conn.close();
