@@ -481,7 +481,7 @@ async function main(): Promise<void> {
         {
           name: 'chwire',
           run: async () => {
-            const r = await sh(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/stream-child.ts'), url(), String(B)]);
+            const r = await sh(process.execPath, [join(ROOT, 'bench/stream-child.mjs'), url(), String(B)]);
             if (r.code !== 0) throw new Error(r.stderr.slice(-300));
             return JSON.parse(r.stdout.trim().split('\n').pop()!) as Sample;
           },
