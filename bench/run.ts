@@ -514,7 +514,7 @@ async function main(): Promise<void> {
   };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');
-  const file = join(ROOT, `bench/results/${QUICK ? 'quick-' : ''}${stamp}.json`);
+  const file = join(ROOT, `bench/results/${QUICK ? 'quick-' : ONLY.length ? 'partial-' : ''}${stamp}.json`);
   writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
   console.log(`\nrecord: ${file}`);
   if (!QUICK && ONLY.length === 0) {
