@@ -219,9 +219,9 @@ async function readInfoIfUp(): Promise<ServerInfo | null> {
   const file = envFilePath();
   if (!existsSync(file)) return null;
   const info = toInfo(parseEnvFile(readFileSync(file, 'utf8')));
-  // Only instance A decides "up": a failover test in another process may have stopped B or C
-  // on purpose, and restarting them here would break it.
-  return (await httpPing(info.host, info.httpPort)) ? info : null;
+  // Instances A and C decide "up" (no test ever stops them); B is left alone: a failover test in
+  // another process may have stopped it on purpose, and restarting it here would break that test.
+  return (await httpPing(info.host, info.httpPort)) && (await httpPing(info.host, info.httpPortC)) ? info : null;
 }
 
 let cached: Promise<ServerInfo | null> | undefined;
@@ -243,6 +243,7 @@ export function testServer(): Promise<ServerInfo | null> {
       if (required) throw new Error('CHWIRE_TEST_REQUIRE_SERVER is set but clickhouse-server/-client are not installed');
       return null;
     }
+    // `start` is idempotent: it starts only the instances that are down.
     await runScript(['start']);
     const started = await readInfoIfUp();
     if (!started) throw new Error('the test servers were started but do not answer');

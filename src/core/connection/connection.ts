@@ -1,8 +1,7 @@
 // The native protocol as a sans-IO state machine: bytes in (receive), events
 // out; outbound bytes queued for the transport (pendingOutput/consumeOutput).
 // No timers, no sockets, no promises. [src/Client/Connection.cpp, TCPHandler.cpp]
-import { DecodeError, ProtocolError, isNeedMore, NEED_MORE } from '../errors.js';
-import type { Cursor } from '../io/cursor.js';
+import { ProtocolError, isNeedMore, NEED_MORE } from '../errors.js';
 import { StreamBuffer } from '../io/stream-buffer.js';
 import { Writer } from '../io/writer.js';
 import type { ValueOptions } from '../columns/column.js';
@@ -11,7 +10,8 @@ import { BlockDecoder } from '../native/reader.js';
 import { prepareBlock, writeBlock, type BlockInput, type EncodedColumn } from '../native/writer.js';
 import type { Block } from '../native/block-types.js';
 import { type CodecSet, CompressionMethod } from '../compression/codec.js';
-import { FRAME_PREFIX_BYTES, readFrameHeader, decodeFrameBody, encodeFrames, resolveLimits } from '../compression/frame.js';
+import { encodeFrames } from '../compression/frame.js';
+import { BlockBodyReader } from './block-body.js';
 import {
   CLIENT_REVISION,
   CHWIRE_VERSION,
@@ -140,8 +140,8 @@ export class Connection {
   private blocks: BlockDecoder | undefined;
   /** The block packet being read, when one is incomplete. */
   private pendingBlock: BlockKind | undefined;
-  /** Decompressed bytes of the compressed block being read. */
-  private plain: StreamBuffer | undefined;
+  /** Reads the body of the pending block packet (plain or in compression frames). */
+  private readonly body: BlockBodyReader;
   private compressed = false;
   private sendChunked = false;
   private dechunker: Dechunker | undefined;
@@ -150,6 +150,7 @@ export class Connection {
   constructor(options: ConnectionOptions) {
     this.opts = options;
     this.input = new StreamBuffer(options.alloc, options.inputSlab);
+    this.body = new BlockBodyReader(this.input, () => this.opts.codecs);
     this.clientRevision = options.revision ?? CLIENT_REVISION;
     if (options.compression && options.compression !== 'none') {
       const m = METHOD[options.compression];
@@ -388,11 +389,7 @@ export class Connection {
     const input = this.input;
     for (;;) {
       if (this.pendingBlock) {
-        if (!this.readBlock(events)) {
-          // Size (and align) the buffer once for the bytes the block still needs.
-          if (!this.plain && this.blocks) input.reserve(this.blocks.wantAbs, this.blocks.alignAbs);
-          return;
-        }
+        if (!this.readBlock(events)) return;
         continue;
       }
       if (input.available === 0) return;
@@ -453,7 +450,7 @@ export class Connection {
         this.pendingBlock = kind;
         // Log/ProfileEvents blocks travel uncompressed below 54481.
         const compressed = this.compressed && (kind === 'data' || kind === 'totals' || kind === 'extremes' || kind === 'insertHeader' || has(this.revision, 'DBMS_MIN_REVISION_WITH_COMPRESSED_LOGS_PROFILE_EVENTS_COLUMNS'));
-        this.plain = compressed ? new StreamBuffer() : undefined;
+        this.body.start(compressed);
         this.blocks ??= new BlockDecoder(this.revision, { ...this.opts.valueOptions, serverTimezone: this.opts.valueOptions?.serverTimezone ?? this.serverTimezone }, this.cache);
         return;
       }
@@ -524,70 +521,27 @@ export class Connection {
   /** At ≥ 54481 with compression the TableColumns strings come inside frames. */
   private readCompressedTableColumns(_events: ConnectionEvent[]): void {
     this.pendingBlock = 'tableColumns';
-    this.plain = new StreamBuffer();
+    this.body.start(true);
   }
 
-  /** Continue the pending block; true when it completed. */
+  /** Continue the pending block packet; true when it completed. */
   private readBlock(events: ConnectionEvent[]): boolean {
-    for (;;) {
-      const done = this.tryBlock(events);
-      if (done) return true;
-      // Compressed: a block spans whole frames; decompress the next one and retry.
-      if (!this.plain || !this.pullFrame()) return false;
-    }
-  }
-
-  private tryBlock(events: ConnectionEvent[]): boolean {
-    const src = this.plain ?? this.input;
-    if (src.available === 0 && (this.plain || !this.blocks!.inProgress)) return false;
-    const c: Cursor = src.cursor();
-    if (this.pendingBlock === 'tableColumns') {
-      try {
-        const t = decodeTableColumnsBody(c);
-        src.consumeTo(c.pos);
-        this.pendingBlock = undefined;
-        this.plain = undefined;
-        events.push({ type: 'tableColumns', tableName: t.tableName, description: t.columns });
-        return true;
-      } catch (e) {
-        if (isNeedMore(e)) return false;
-        throw e;
-      }
-    }
-    let block: Block;
-    try {
-      block = this.blocks!.read(c, src.base);
-    } catch (e) {
-      if (isNeedMore(e)) {
-        src.consumeTo(c.pos);
-        return false;
-      }
-      throw e;
-    }
-    src.consumeTo(c.pos);
-    if (this.plain && this.plain.available !== 0) throw new DecodeError(`${this.plain.available} stray bytes after a compressed block`);
     const kind = this.pendingBlock!;
+    if (kind === 'tableColumns') {
+      const t = this.body.next(decodeTableColumnsBody);
+      if (!t) return false;
+      this.pendingBlock = undefined;
+      events.push({ type: 'tableColumns', tableName: t.tableName, description: t.columns });
+      return true;
+    }
+    const blocks = this.blocks!;
+    const block = this.body.next((c, base) => blocks.read(c, base), blocks);
+    if (!block) return false;
     this.pendingBlock = undefined;
-    this.plain = undefined;
     if (kind === 'insertHeader') this.state = 'insert';
     events.push({ type: kind, block } as ConnectionEvent);
     return true;
   }
-
-  /** Decompress the next complete frame from input into the plain buffer; false if none is complete. */
-  private pullFrame(): boolean {
-    const input = this.input;
-    if (input.available < FRAME_PREFIX_BYTES) return false;
-    const buf = input.buf.subarray(0, input.end);
-    const h = readFrameHeader(buf, input.start, this.frameLimits);
-    if (input.available < h.frameBytes) return false;
-    const data = decodeFrameBody(buf, input.start, h, this.opts.codecs!);
-    input.consumeTo(input.start + h.frameBytes);
-    this.plain!.push(data);
-    return true;
-  }
-
-  private readonly frameLimits = resolveLimits();
 }
 
 export { NEED_MORE };

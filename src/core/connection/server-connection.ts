@@ -20,7 +20,8 @@ import { BlockDecoder } from '../native/reader.js';
 import { writeBlockInfo, type EncodedColumn } from '../native/writer.js';
 import type { Block, BlockInfo } from '../native/block-types.js';
 import { type CodecSet, CompressionMethod } from '../compression/codec.js';
-import { FRAME_PREFIX_BYTES, readFrameHeader, decodeFrameBody, encodeFrames, resolveLimits } from '../compression/frame.js';
+import { encodeFrames } from '../compression/frame.js';
+import { BlockBodyReader } from './block-body.js';
 import {
   CLIENT_REVISION,
   has,
@@ -105,7 +106,9 @@ export class ServerConnection {
   /** The query being served. */
   query: Query | undefined;
   /** Method byte of the client's compressed frames (first seen), for mirroring. */
-  clientCompressionMethod: number | undefined;
+  get clientCompressionMethod(): number | undefined {
+    return this.body.method;
+  }
   failure: unknown;
 
   private readonly opts: ServerConnectionOptions;
@@ -116,13 +119,14 @@ export class ServerConnection {
   private readonly cache = new CodecCache();
   private blocks: BlockDecoder | undefined;
   private pendingBlock: { kind: Pending; tableName: string } | undefined;
-  private plain: StreamBuffer | undefined;
+  /** Reads the body of the pending Data packet (plain or in compression frames). */
+  private readonly body: BlockBodyReader;
   private externalTables: { name: string; block: Block }[] = [];
   private sendChunked = false;
   private dechunker: Dechunker | undefined;
-  private readonly frameLimits = resolveLimits();
 
   constructor(options: ServerConnectionOptions) {
+    this.body = new BlockBodyReader(this.input, () => this.opts.codecs);
     this.opts = options;
     this.serverRevision = options.revision ?? CLIENT_REVISION;
   }
@@ -290,7 +294,7 @@ export class ServerConnection {
         if (this.state !== 'external-tables' && this.state !== 'insert')
           throw new ProtocolError(`unexpected ${p.type} packet in state '${this.state}'`, 'CHWIRE_UNEXPECTED_PACKET');
         this.pendingBlock = { kind: this.state === 'insert' ? 'insert' : 'external', tableName: p.type === 'Scalar' ? `\0scalar:${p.tableName}` : p.tableName };
-        this.plain = this.compressed ? new StreamBuffer() : undefined;
+        this.body.start(this.compressed);
         this.blocks ??= new BlockDecoder(this.revision, this.opts.valueOptions ?? {}, this.cache);
         return;
       }
@@ -316,33 +320,13 @@ export class ServerConnection {
     }
   }
 
-  /** Continue the pending block; true when it completed. */
+  /** Continue the pending Data packet; true when its block completed. */
   private readBlock(events: ServerConnectionEvent[]): boolean {
-    for (;;) {
-      if (this.tryBlock(events)) return true;
-      if (!this.plain || !this.pullFrame()) return false;
-    }
-  }
-
-  private tryBlock(events: ServerConnectionEvent[]): boolean {
-    const src = this.plain ?? this.input;
-    if (src.available === 0 && (this.plain || !this.blocks!.inProgress)) return false;
-    const c: Cursor = src.cursor();
-    let block: Block;
-    try {
-      block = this.blocks!.read(c, src.base);
-    } catch (e) {
-      if (isNeedMore(e)) {
-        src.consumeTo(c.pos);
-        return false;
-      }
-      throw e;
-    }
-    src.consumeTo(c.pos);
-    if (this.plain && this.plain.available !== 0) throw new DecodeError(`${this.plain.available} stray bytes after a compressed block`);
+    const blocks = this.blocks!;
+    const block = this.body.next((c, base) => blocks.read(c, base), blocks);
+    if (!block) return false;
     const { kind, tableName } = this.pendingBlock!;
     this.pendingBlock = undefined;
-    this.plain = undefined;
     const empty = block.rowCount === 0 && block.columns.length === 0;
     if (kind === 'external') {
       if (empty) {
@@ -361,21 +345,6 @@ export class ServerConnection {
     } else {
       events.push({ type: 'insertBlock', block });
     }
-    return true;
-  }
-
-  private pullFrame(): boolean {
-    const input = this.input;
-    if (input.available < FRAME_PREFIX_BYTES) return false;
-    const buf = input.buf.subarray(0, input.end);
-    const h = readFrameHeader(buf, input.start, this.frameLimits);
-    if (input.available < h.frameBytes) return false;
-    const codecs = this.opts.codecs;
-    if (!codecs?.get(h.method)) throw new ProtocolError(`no codec for the client's compression method 0x${h.method.toString(16)}`, 'CHWIRE_NO_CODEC');
-    this.clientCompressionMethod ??= h.method;
-    const data = decodeFrameBody(buf, input.start, h, codecs);
-    input.consumeTo(input.start + h.frameBytes);
-    this.plain!.push(data);
     return true;
   }
 
