@@ -187,7 +187,8 @@ async function chwireColumnar(query: string, compression: 'none' | 'lz4' = 'none
     const t = performance.now();
     let rows = 0;
     let check = 0n;
-    for await (const b of await c.query({ query })) {
+    // A block-by-block consumer: reuse_buffers lets chwire recycle inbound buffers (as C++ does).
+    for await (const b of await c.query({ query, reuse_buffers: true })) {
       const a = b.columns[0]!.toArray() as BigUint64Array;
       rows += a.length;
       check += a[a.length - 1]!;
@@ -286,7 +287,7 @@ async function main(): Promise<void> {
 
   if (want('select_uint64'))
     cases.push(
-      await runCase('select_uint64', `columnar SELECT of ${N.toLocaleString('en')} UInt64, no compression`, 'rate', [
+      await runCase('select_uint64', `columnar SELECT of ${N.toLocaleString('en')} UInt64, no compression (chwire: reuse_buffers)`, 'rate', [
         { name: 'chwire', run: () => chwireColumnar(numbers(N)) },
         { name: 'clickhouse-client (C++)', run: async () => ({ ...(await cpp(numbers(N), ['--compression=0', '--format', 'Null'])), rows: N }) },
         // JSONCompactEachRow does not exist in 18.16; JSONEachRow is the official client's default.
@@ -297,7 +298,7 @@ async function main(): Promise<void> {
     );
   if (want('select_uint64_lz4'))
     cases.push(
-      await runCase('select_uint64_lz4', `columnar SELECT of ${N.toLocaleString('en')} UInt64, LZ4`, 'rate', [
+      await runCase('select_uint64_lz4', `columnar SELECT of ${N.toLocaleString('en')} UInt64, LZ4 (chwire: reuse_buffers)`, 'rate', [
         { name: 'chwire', run: () => chwireColumnar(numbers(N), 'lz4') },
         { name: 'clickhouse-client (C++)', run: async () => ({ ...(await cpp(numbers(N), ['--compression=1', '--format', 'Null'])), rows: N }) },
       ]),
@@ -477,7 +478,7 @@ async function main(): Promise<void> {
   const B = QUICK ? 20_000_000 : 1_000_000_000;
   if (want('stream_memory')) {
     cases.push(
-      await runCase('stream_memory', `peak RSS while streaming ${B.toLocaleString('en')} rows (child process)`, 'memory', [
+      await runCase('stream_memory', `peak RSS while streaming ${B.toLocaleString('en')} rows (child process; reuse_buffers)`, 'memory', [
         {
           name: 'chwire',
           run: async () => {

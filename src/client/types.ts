@@ -61,6 +61,15 @@ export interface QueryParams {
   /** Server log entries (with `send_logs_level`): one object per row of the server's Log block. */
   on_log?: (entry: Record<string, unknown>) => void;
   session_id?: string;
+  /**
+   * Native TCP, for block-by-block consumers: each block's columns (and any
+   * `toArray()` view or byte view from them) are valid only until the next block
+   * is requested or the iteration ends; their memory is then reused, so memory
+   * stays flat and the garbage collector idle on long streams. Copy what you keep.
+   * Row helpers (json/rows/columns) copy values out, except byte views
+   * (`strings: 'bytes'`, `arrays: 'typed'`).
+   */
+  reuse_buffers?: boolean;
 }
 
 export interface Progress {

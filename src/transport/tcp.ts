@@ -648,6 +648,7 @@ export class TcpTransport implements Transport {
       signal?.addEventListener('abort', onAbort, { once: true });
       const timeout = this.options.request_timeout ?? 30_000;
       c.armDeadline(timeout, () => cancel(new TimeoutError(`no data from the server for ${timeout} ms (request_timeout)`)));
+      c.conn.recycleBlocks = p.reuse_buffers === true;
       c.conn.query(req);
       sent = true;
       await c.flush();
@@ -659,6 +660,10 @@ export class TcpTransport implements Transport {
         const e = c.take();
         switch (e.type) {
           case 'data':
+            yield { type: 'data', block: e.block };
+            // The consumer asked for more: with reuse_buffers its buffers may now be reused.
+            if (c.conn.recycleBlocks) c.conn.releaseBlock(e.block);
+            break;
           case 'totals':
           case 'extremes':
           case 'log':
@@ -684,6 +689,8 @@ export class TcpTransport implements Transport {
       throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      c.conn.recycleBlocks = false;
+      c.conn.releaseAllBlocks();
       if (sent && !finished && !c.closed && c.conn.state !== 'broken') {
         // Aborted, timed out, or the consumer stopped early: Cancel and drain in the background
         // (the caller does not wait); the connection returns to the pool once the server ended

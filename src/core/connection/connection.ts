@@ -12,6 +12,7 @@ import type { Block } from '../native/block-types.js';
 import { type CodecSet, CompressionMethod } from '../compression/codec.js';
 import { encodeFrames } from '../compression/frame.js';
 import { BlockBodyReader } from './block-body.js';
+import { SlabRecycler } from '../io/slab-recycler.js';
 import {
   CLIENT_REVISION,
   CHWIRE_VERSION,
@@ -142,6 +143,12 @@ export class Connection {
   private pendingBlock: BlockKind | undefined;
   /** Reads the body of the pending block packet (plain or in compression frames). */
   private readonly body: BlockBodyReader;
+  private readonly recycler: SlabRecycler;
+  /**
+   * Opt-in, per request: data blocks are valid only until releaseBlock(); their
+   * inbound buffers are then reused (flat memory, no garbage for streaming consumers).
+   */
+  recycleBlocks = false;
   private compressed = false;
   private sendChunked = false;
   private dechunker: Dechunker | undefined;
@@ -149,7 +156,9 @@ export class Connection {
 
   constructor(options: ConnectionOptions) {
     this.opts = options;
-    this.input = new StreamBuffer(options.alloc, options.inputSlab);
+    this.recycler = new SlabRecycler(options.alloc ?? ((n) => new Uint8Array(n)), options.inputSlab ?? 64 * 1024);
+    this.input = new StreamBuffer(this.recycler.take, options.inputSlab);
+    this.input.onRetire = this.recycler.retire;
     this.body = new BlockBodyReader(this.input, () => this.opts.codecs);
     this.clientRevision = options.revision ?? CLIENT_REVISION;
     if (options.compression && options.compression !== 'none') {
@@ -379,6 +388,16 @@ export class Connection {
     return this.guarded(() => this.input.commit(n));
   }
 
+  /** With recycleBlocks: the consumer is done with this data block (its buffers may be reused). */
+  releaseBlock(block: Block): void {
+    this.recycler.release(block);
+  }
+
+  /** With recycleBlocks: the request is over; every data block of it is released. */
+  releaseAllBlocks(): void {
+    this.recycler.releaseAll();
+  }
+
   /** Mark the connection unusable (e.g. the socket closed). */
   fail(reason: unknown): void {
     this.state = 'broken';
@@ -448,6 +467,7 @@ export class Connection {
         const kind: BlockKind =
           p.type === 'Data' ? (this.state === 'insert-header' ? 'insertHeader' : 'data') : p.type === 'Totals' ? 'totals' : p.type === 'Extremes' ? 'extremes' : p.type === 'Log' ? 'log' : 'profileEvents';
         this.pendingBlock = kind;
+        this.recycler.blockStart(this.input.buf);
         // Log/ProfileEvents blocks travel uncompressed below 54481.
         const compressed = this.compressed && (kind === 'data' || kind === 'totals' || kind === 'extremes' || kind === 'insertHeader' || has(this.revision, 'DBMS_MIN_REVISION_WITH_COMPRESSED_LOGS_PROFILE_EVENTS_COLUMNS'));
         this.body.start(compressed);
@@ -538,6 +558,7 @@ export class Connection {
     const block = this.body.next((c, base) => blocks.read(c, base), blocks);
     if (!block) return false;
     this.pendingBlock = undefined;
+    this.recycler.blockEnd(block, this.input.buf, this.recycleBlocks && kind === 'data');
     if (kind === 'insertHeader') this.state = 'insert';
     events.push({ type: kind, block } as ConnectionEvent);
     return true;

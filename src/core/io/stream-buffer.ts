@@ -16,6 +16,8 @@ export class StreamBuffer {
   private owned = false;
   private readonly alloc: (n: number) => Uint8Array;
   private readonly slab: number;
+  /** Called when an owned buffer stops being the current one (it receives no more bytes). */
+  onRetire: ((buf: Uint8Array) => void) | undefined;
 
   /**
    * `alloc` may return uninitialised memory (every byte is written before it is
@@ -46,6 +48,7 @@ export class StreamBuffer {
     if (n === 0) return;
     if (this.start === this.end && adopt) {
       // Nothing pending: adopt the caller's chunk without copying.
+      if (this.owned) this.onRetire?.(this.buf);
       this.base += this.end;
       this.buf = chunk;
       this.start = 0;
@@ -111,6 +114,7 @@ export class StreamBuffer {
     const pending = this.end - this.start;
     const next = this.alloc(Math.max(cap, pending + shift));
     next.set(this.buf.subarray(this.start, this.end), shift);
+    if (this.owned) this.onRetire?.(this.buf);
     this.base += this.start - shift;
     this.buf = next;
     this.start = shift;
@@ -129,6 +133,7 @@ export class StreamBuffer {
     // An owned slab with room left keeps serving the next bytes.
     if (this.start === this.end && !(this.owned && this.buf.length - this.end >= 16 * 1024)) {
       // Drop the reference so a large consumed buffer can be collected.
+      if (this.owned) this.onRetire?.(this.buf);
       this.base += this.end;
       this.buf = new Uint8Array(0);
       this.start = this.end = 0;
