@@ -10,4 +10,14 @@ let rows = 0;
 for await (const b of await c.query({ query: `SELECT number FROM system.numbers LIMIT ${n}`, reuse_buffers: true })) rows += b.columns[0].toArray().length;
 const seconds = (performance.now() - t) / 1000;
 await c.close();
-console.log(JSON.stringify({ seconds, rows, rssMB: process.resourceUsage().maxRSS / 1024 }));
+// Peak RSS of this process: VmHWM (Linux). getrusage's maxRSS is not reset by exec, so in a child it
+// can report the parent's size at fork time.
+let rssMB = process.resourceUsage().maxRSS / 1024;
+try {
+  const { readFileSync } = await import('node:fs');
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (m) rssMB = Number(m[1]) / 1024;
+} catch {
+  // not Linux: keep maxRSS
+}
+console.log(JSON.stringify({ seconds, rows, rssMB }));
