@@ -15,6 +15,7 @@ import { decodeBinaryType, encodeBinaryType } from '../types/binary-encoding.js'
 import type { TypeArg, TypeNode } from '../types/type-node.js';
 import { type AnyCodec, type ValueOptions, RowValueError } from './column.js';
 import { codecForType } from './registry.js';
+import { compareBytes } from '../types/printer.js';
 
 export interface RowBinary {
   read(c: Cursor, o: ValueOptions): unknown;
@@ -273,21 +274,7 @@ export function variantMemberTypes(node: TypeNode): TypeNode[] {
   return [...seen.keys()].sort(compareBytes).map((k) => seen.get(k)!);
 }
 
-/** Byte order of UTF-8 (= code-point order); the order ClickHouse sorts type names and paths in. */
-export function compareBytes(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    const xs = x >= 0xd800 && x <= 0xdfff;
-    const ys = y >= 0xd800 && y <= 0xdfff;
-    if (xs !== ys) return xs ? 1 : -1;
-    return x - y;
-  }
-  return a.length - b.length;
-}
+export { compareBytes };
 
 const LEAF_CTX = { revision: 0, base: 0 };
 

@@ -12,6 +12,7 @@ import type { Block } from '../native/block-types.js';
 import { type CodecSet, CompressionMethod } from '../compression/codec.js';
 import { encodeFrames } from '../compression/frame.js';
 import { BlockBodyReader } from './block-body.js';
+import { OutputQueue } from './output-queue.js';
 import { SlabRecycler } from '../io/slab-recycler.js';
 import {
   CLIENT_REVISION,
@@ -29,7 +30,6 @@ import {
   decodeServerPacket,
   decodeTableColumnsBody,
   negotiateChunked,
-  encodeChunked,
   Dechunker,
   QueryKind,
   QueryStage,
@@ -135,8 +135,7 @@ export class Connection {
   private readonly opts: ConnectionOptions;
   private readonly clientRevision: number;
   private readonly input: StreamBuffer;
-  private readonly output: Uint8Array[] = [];
-  private outputBytes = 0;
+  private readonly out = new OutputQueue();
   private readonly cache = new CodecCache();
   private blocks: BlockDecoder | undefined;
   /** The block packet being read, when one is incomplete. */
@@ -150,7 +149,6 @@ export class Connection {
    */
   recycleBlocks = false;
   private compressed = false;
-  private sendChunked = false;
   private dechunker: Dechunker | undefined;
   private serverTimezone: string | undefined;
 
@@ -175,50 +173,30 @@ export class Connection {
       user: options.user ?? 'default',
       password: options.password ?? '',
     });
-    this.queue(w, false);
+    this.out.push(w, false);
   }
 
   /** Bytes waiting to be written to the transport. */
   pendingOutput(): Uint8Array[] {
-    return this.output;
+    return this.out.pending();
   }
   get pendingOutputBytes(): number {
-    return this.outputBytes;
+    return this.out.bytes;
   }
   /** Take all pending output (the transport writes it). */
   takeOutput(): Uint8Array[] {
-    const out = this.output.splice(0);
-    this.outputBytes = 0;
-    return out;
+    return this.out.take();
   }
   /** Mark n bytes of pendingOutput() as written. */
   consumeOutput(n: number): void {
-    while (n > 0 && this.output.length) {
-      const first = this.output[0]!;
-      if (first.length <= n) {
-        n -= first.length;
-        this.outputBytes -= first.length;
-        this.output.shift();
-      } else {
-        this.output[0] = first.subarray(n);
-        this.outputBytes -= n;
-        n = 0;
-      }
-    }
+    this.out.consume(n);
   }
 
   get timezone(): string | undefined {
     return this.serverTimezone;
   }
 
-  private queue(w: Writer, chunkable = true): void {
-    const parts = w.finish();
-    const msg = chunkable && this.sendChunked ? encodeChunked(parts) : parts;
-    for (const p of msg) {
-      this.output.push(p);
-      this.outputBytes += p.length;
-    }
-  }
+
 
   private expect(...states: ConnectionState[]): void {
     if (this.state === 'broken') throw new ProtocolError('the connection is broken and cannot be reused', 'CHWIRE_CONNECTION_BROKEN');
@@ -263,7 +241,7 @@ export class Connection {
       },
       rev,
     );
-    this.queue(w);
+    this.out.push(w);
   }
 
   /** Send a query (SELECT or any statement); events follow until endOfStream/exception. */
@@ -310,7 +288,7 @@ export class Connection {
     this.expect('query', 'insert-header', 'insert', 'insert-end');
     const w = new Writer(8);
     encodeCancel(w);
-    this.queue(w);
+    this.out.push(w);
     this.state = 'cancelling';
   }
 
@@ -318,7 +296,7 @@ export class Connection {
     this.expect('idle');
     const w = new Writer(8);
     encodePing(w);
-    this.queue(w);
+    this.out.push(w);
     this.state = 'ping';
   }
 
@@ -326,7 +304,7 @@ export class Connection {
     this.expect('idle');
     const w = new Writer(256);
     encodeTablesStatusRequest(w, tables, this.revision);
-    this.queue(w);
+    this.out.push(w);
     this.state = 'tables-status';
   }
 
@@ -335,14 +313,14 @@ export class Connection {
     encodeClientDataHeader(w, '', this.revision);
     if (!this.compressed) {
       writeBlock(w, columns, rows, { revision: this.revision });
-      this.queue(w);
+      this.out.push(w);
       return;
     }
     const body = new Writer(64 * 1024);
     writeBlock(body, columns, rows, { revision: this.revision });
     const method = METHOD[this.opts.compression as 'lz4' | 'zstd'];
     for (const f of encodeFrames(body.toBytes(), method, this.opts.codecs!)) w.raw(f, false);
-    this.queue(w);
+    this.out.push(w);
   }
 
   /**
@@ -443,8 +421,8 @@ export class Connection {
           }
           const w = new Writer(64);
           encodeAddendum(w, { quotaKey: this.opts.quotaKey ?? '', chunkedSend: send, chunkedRecv: recv, parallelReplicasVersion: PARALLEL_REPLICAS_PROTOCOL_VERSION }, this.revision);
-          this.queue(w, false);
-          this.sendChunked = send === 'chunked';
+          this.out.push(w, false);
+          this.out.chunked = send === 'chunked';
           if (recv === 'chunked') {
             // Bytes after the Hello are chunked: re-feed what is already buffered.
             this.dechunker = new Dechunker();

@@ -22,6 +22,7 @@ import type { Block, BlockInfo } from '../native/block-types.js';
 import { type CodecSet, CompressionMethod } from '../compression/codec.js';
 import { encodeFrames } from '../compression/frame.js';
 import { BlockBodyReader } from './block-body.js';
+import { OutputQueue } from './output-queue.js';
 import {
   CLIENT_REVISION,
   has,
@@ -29,7 +30,6 @@ import {
   decodeClientPacket,
   decodeAddendum,
   negotiateChunked,
-  encodeChunked,
   Dechunker,
   encodeServerHello,
   encodeException,
@@ -114,15 +114,13 @@ export class ServerConnection {
   private readonly opts: ServerConnectionOptions;
   private readonly serverRevision: number;
   private readonly input = new StreamBuffer();
-  private readonly output: Uint8Array[] = [];
-  private outputBytes = 0;
+  private readonly out = new OutputQueue();
   private readonly cache = new CodecCache();
   private blocks: BlockDecoder | undefined;
   private pendingBlock: { kind: Pending; tableName: string } | undefined;
   /** Reads the body of the pending Data packet (plain or in compression frames). */
   private readonly body: BlockBodyReader;
   private externalTables: { name: string; block: Block }[] = [];
-  private sendChunked = false;
   private dechunker: Dechunker | undefined;
 
   constructor(options: ServerConnectionOptions) {
@@ -141,22 +139,13 @@ export class ServerConnection {
   }
 
   takeOutput(): Uint8Array[] {
-    const out = this.output.splice(0);
-    this.outputBytes = 0;
-    return out;
+    return this.out.take();
   }
   get pendingOutputBytes(): number {
-    return this.outputBytes;
+    return this.out.bytes;
   }
 
-  private queue(w: Writer, chunkable = true): void {
-    const parts = w.finish();
-    const msg = chunkable && this.sendChunked ? encodeChunked(parts) : parts;
-    for (const p of msg) {
-      this.output.push(p);
-      this.outputBytes += p.length;
-    }
-  }
+
 
   // ------------------------------------------------------------ handshake
 
@@ -165,7 +154,7 @@ export class ServerConnection {
     if (this.state !== 'authenticating') throw new ProtocolError(`acceptHello in state '${this.state}'`);
     const w = new Writer(256);
     encodeServerHello(w, { ...this.opts.hello, revision: this.serverRevision }, this.clientHello!.revision);
-    this.queue(w, false);
+    this.out.push(w, false);
     if (has(this.revision, 'DBMS_MIN_PROTOCOL_VERSION_WITH_ADDENDUM')) this.state = 'addendum';
     else this.state = 'idle';
     this.drainSafely();
@@ -175,7 +164,7 @@ export class ServerConnection {
   rejectHello(e: ServerException): void {
     const w = new Writer(256);
     encodeException(w, e);
-    this.queue(w, false);
+    this.out.push(w, false);
     this.state = 'closed';
   }
 
@@ -256,7 +245,7 @@ export class ServerConnection {
       if (recv !== (a.chunkedSend === 'chunked') || send !== (a.chunkedRecv === 'chunked')) {
         throw new ProtocolError(`chunked framing: client chose send=${a.chunkedSend} recv=${a.chunkedRecv}, incompatible with this server`, 'CHWIRE_CHUNKED_MISMATCH');
       }
-      this.sendChunked = send;
+      this.out.chunked = send;
       if (recv) {
         // Everything after the addendum is chunked: re-feed what is buffered.
         this.dechunker = new Dechunker();
@@ -306,7 +295,7 @@ export class ServerConnection {
         if (this.state === 'idle') {
           const w = new Writer(8);
           encodePong(w);
-          this.queue(w);
+          this.out.push(w);
         }
         events.push({ type: 'ping' });
         return;
@@ -374,28 +363,28 @@ export class ServerConnection {
       if (!codecs?.get(method)) throw new ProtocolError(`no codec for compression method 0x${method.toString(16)}`, 'CHWIRE_NO_CODEC');
       for (const f of encodeFrames(body.toBytes(), method, codecs)) w.raw(f, false);
     }
-    this.queue(w);
+    this.out.push(w);
   }
 
   sendProgress(p: Progress): void {
     this.expectRequest('Progress');
     const w = new Writer(64);
     encodeProgress(w, p, this.revision);
-    this.queue(w);
+    this.out.push(w);
   }
 
   sendProfileInfo(p: ProfileInfo): void {
     this.expectRequest('ProfileInfo');
     const w = new Writer(64);
     encodeProfileInfo(w, p, this.revision);
-    this.queue(w);
+    this.out.push(w);
   }
 
   sendTimezoneUpdate(tz: string): void {
     if (!has(this.revision, 'DBMS_MIN_PROTOCOL_VERSION_WITH_TIMEZONE_UPDATES')) return;
     const w = new Writer(64);
     encodeTimezoneUpdate(w, tz);
-    this.queue(w);
+    this.out.push(w);
   }
 
   /** INSERT: send the header block (0 rows, the insert columns); client blocks follow. */
@@ -411,7 +400,7 @@ export class ServerConnection {
     this.expectRequest('EndOfStream');
     const w = new Writer(8);
     encodeEndOfStream(w);
-    this.queue(w);
+    this.out.push(w);
     this.finishRequest();
   }
 
@@ -423,7 +412,7 @@ export class ServerConnection {
   sendException(e: ServerException): void {
     const w = new Writer(256);
     encodeException(w, e);
-    this.queue(w);
+    this.out.push(w);
     if (this.state === 'insert') {
       this.discarding = true;
       return;
@@ -444,7 +433,7 @@ export class ServerConnection {
   sendTablesStatus(tables: TableStatus[]): void {
     const w = new Writer(256);
     encodeTablesStatusResponse(w, tables, this.revision);
-    this.queue(w);
+    this.out.push(w);
   }
 
   close(): void {

@@ -72,8 +72,8 @@ function quoteJsonPath(s: string): string {
   return s.length === 4 && s.toLowerCase() === 'skip' ? quoteWith(s, '`') : backQuoteIfNeed(s);
 }
 
-/** Code-point order, which equals the byte order of the UTF-8 the server compares. */
-function compareBytes(a: string, b: string): number {
+/** Code-point order, which equals the byte order of the UTF-8 the server compares (type names, paths). */
+export function compareBytes(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
