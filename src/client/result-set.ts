@@ -1,6 +1,6 @@
 import type { Block } from '../core/native/block-types.js';
 import type { Column } from '../core/columns/column.js';
-import type { ColumnMeta, Progress, ProfileInfo, QueryEvent, QuerySummary } from './types.js';
+import type { ColumnMeta, Progress, QueryEvent, QuerySummary } from './types.js';
 import { addProgress, emptyProgress } from './types.js';
 
 export type Row = Record<string, unknown> | unknown[];
@@ -119,7 +119,7 @@ export class ResultSet implements AsyncIterable<Block> {
         this.onProgress?.(e.progress);
         break;
       case 'profileInfo':
-        this.summary.profileInfo = e.info as ProfileInfo;
+        this.summary.profileInfo = e.info;
         break;
       case 'totals':
         this.totals = e.block;

@@ -82,16 +82,9 @@ export interface Progress {
   elapsedNs: number;
 }
 
-export interface ProfileInfo {
-  rows: number;
-  blocks: number;
-  bytes: number;
-  appliedLimit: boolean;
-  rowsBeforeLimit: number;
-  calculatedRowsBeforeLimit: boolean;
-  appliedAggregation?: boolean;
-  rowsBeforeAggregation?: number;
-}
+/** The server's ProfileInfo packet, as decoded (fields above the negotiated revision are absent). */
+export type { ProfileInfo } from '../core/protocol/server-packets.js';
+import type { ProfileInfo } from '../core/protocol/server-packets.js';
 
 export interface ColumnMeta {
   name: string;

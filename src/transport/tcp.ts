@@ -674,7 +674,7 @@ export class TcpTransport implements Transport {
             yield { type: 'progress', progress: clientProgress(e.progress) };
             break;
           case 'profileInfo':
-            yield { type: 'profileInfo', info: e.info as never };
+            yield { type: 'profileInfo', info: e.info };
             break;
           case 'exception':
             finished = true;

@@ -4,7 +4,7 @@ import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { Limits } from '../limits.js';
-import { type Codec, type AnyCodec, type ValueOptions, RowValueError, describeValue } from './column.js';
+import { type Codec, type AnyCodec, type ValueOptions, RowValueError, describeValue, mapArray } from './column.js';
 
 export interface ArrayData {
   /** ends[i] = end offset of row i in the flattened elements. */
@@ -93,9 +93,7 @@ export function makeArrayCodec(node: TypeNode, inner: AnyCodec): Codec<ArrayData
     length: (d) => d.ends.length,
     get: rowValue,
     toArray(d, o) {
-      const out = new Array<unknown>(d.ends.length);
-      for (let i = 0; i < out.length; i++) out[i] = rowValue(d, i, o);
-      return out;
+      return mapArray(d.ends.length, (i) => rowValue(d, i, o));
     },
     fromValues(values) {
       const { ends, flat, rowOf } = flattenRows(values, typeName);

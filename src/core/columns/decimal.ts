@@ -3,7 +3,7 @@ import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { TypeParseError } from '../errors.js';
-import { type Codec, type ValueOptions, RowValueError, noPrefix } from './column.js';
+import { type Codec, type ValueOptions, RowValueError, noPrefix, mapArray } from './column.js';
 import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
 import { readBigLE, writeBigLE } from './ints.js';
 
@@ -85,9 +85,7 @@ export function makeDecimalCodec(node: TypeNode, precision: number, scale: numbe
     length: (d) => d.rows,
     get: (d, i, o) => value(raw(d, i), o),
     toArray(d, o) {
-      const out = new Array<unknown>(d.rows);
-      for (let i = 0; i < d.rows; i++) out[i] = value(raw(d, i), o);
-      return out;
+      return mapArray(d.rows, (i) => value(raw(d, i), o));
     },
     fromValues(values) {
       const n = values.length;

@@ -12,7 +12,7 @@ import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import { parseType, printType } from '../types/index.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type AnyCodec, type Codec, type DecodeContext, type ValueOptions, RowValueError } from './column.js';
+import { type AnyCodec, type Codec, type DecodeContext, type ValueOptions, RowValueError, mapArray } from './column.js';
 import { codecForType } from './registry.js';
 import { compareBytes, decodeTypedValue, encodeTypedValue, typeAndValue, typedValueTypeName } from './row-binary.js';
 import { makeStringCodec, type StringData } from './string.js';
@@ -279,9 +279,7 @@ export function makeDynamicCodec(node: TypeNode, maxTypes = maxTypesOf(node)): C
     length: (d) => d.rows,
     get: (d, i, o) => dynamicValue(d, i, o, typeName),
     toArray(d, o) {
-      const out = new Array<unknown>(d.rows);
-      for (let i = 0; i < d.rows; i++) out[i] = dynamicValue(d, i, o, typeName);
-      return out;
+      return mapArray(d.rows, (i) => dynamicValue(d, i, o, typeName));
     },
     fromValues: (values) => dynamicFromValues(values, maxTypes, lookup),
     writePrefix: (w, d, ctx) => writeDynamicPrefix(w, d, ctx.revision),

@@ -5,7 +5,7 @@ import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { TypeParseError } from '../errors.js';
 import { Limits } from '../limits.js';
-import { type Codec, type ValueOptions, RowValueError, noPrefix } from './column.js';
+import { type Codec, type ValueOptions, RowValueError, noPrefix, mapArray } from './column.js';
 import { type FixedData, readFixed, writeFixed } from './fixed.js';
 
 export function makeFixedStringCodec(node: TypeNode, n: number): Codec<FixedData> {
@@ -21,9 +21,7 @@ export function makeFixedStringCodec(node: TypeNode, n: number): Codec<FixedData
     length: (d) => d.rows,
     get: value,
     toArray(d, o) {
-      const out = new Array<unknown>(d.rows);
-      for (let i = 0; i < d.rows; i++) out[i] = value(d, i, o);
-      return out;
+      return mapArray(d.rows, (i) => value(d, i, o));
     },
     fromValues(values) {
       const rows = values.length;

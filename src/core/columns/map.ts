@@ -2,7 +2,7 @@
 // then all values (prefixes: K's then V's).
 import type { Cursor } from '../io/cursor.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type Codec, type AnyCodec, type ValueOptions, RowValueError, describeValue } from './column.js';
+import { type Codec, type AnyCodec, type ValueOptions, RowValueError, describeValue, mapArray } from './column.js';
 import { readOffsets, writeOffsets } from './array.js';
 
 export interface MapData {
@@ -39,9 +39,7 @@ export function makeMapCodec(node: TypeNode, key: AnyCodec, value: AnyCodec): Co
     length: (d) => d.ends.length,
     get: rowValue,
     toArray(d, o) {
-      const out = new Array<unknown>(d.ends.length);
-      for (let i = 0; i < out.length; i++) out[i] = rowValue(d, i, o);
-      return out;
+      return mapArray(d.ends.length, (i) => rowValue(d, i, o));
     },
     fromValues(values) {
       const n = values.length;

@@ -7,7 +7,7 @@ import { TypeParseError } from '../errors.js';
 import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type Codec, RowValueError, noPrefix } from './column.js';
+import { type Codec, RowValueError, noPrefix, mapArray } from './column.js';
 import { toNumberValue } from './floats.js';
 
 export interface QBitData {
@@ -63,9 +63,7 @@ export function makeQBitCodec(node: TypeNode, element: string, n: number): Codec
     length: (d) => d.rows,
     get: rowValue,
     toArray(d) {
-      const out = new Array<unknown>(d.rows);
-      for (let i = 0; i < d.rows; i++) out[i] = rowValue(d, i);
-      return out;
+      return mapArray(d.rows, (i) => rowValue(d, i));
     },
     fromValues(values) {
       const rows = values.length;

@@ -3,7 +3,7 @@
 // writes one '0' byte per row (as the engine does).
 import type { Cursor } from '../io/cursor.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type Codec, type AnyCodec, type ValueOptions, RowValueError, describeValue } from './column.js';
+import { type Codec, type AnyCodec, type ValueOptions, RowValueError, describeValue, mapArray } from './column.js';
 import { skipZeroChars, writeZeroChars } from './nothing.js';
 
 export interface TupleData {
@@ -39,9 +39,7 @@ export function makeTupleCodec(node: TypeNode, typeName: string, elements: AnyCo
     length: (d) => d.rows,
     get: rowValue,
     toArray(d, o) {
-      const out = new Array<unknown>(d.rows);
-      for (let i = 0; i < d.rows; i++) out[i] = rowValue(d, i, o);
-      return out;
+      return mapArray(d.rows, (i) => rowValue(d, i, o));
     },
     fromValues(values) {
       const n = values.length;

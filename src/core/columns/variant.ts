@@ -9,7 +9,7 @@ import { DecodeError, LimitError } from '../errors.js';
 import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type AnyCodec, type Codec, type DecodeContext, type EncodeContext, type ValueOptions, RowValueError } from './column.js';
+import { type AnyCodec, type Codec, type DecodeContext, type EncodeContext, type ValueOptions, RowValueError, mapArray } from './column.js';
 import { compareBytes, explicitTyped } from './row-binary.js';
 import { parseType } from '../types/index.js';
 import { codecForType } from './registry.js';
@@ -227,9 +227,7 @@ export function makeVariantCodec(node: TypeNode, typeName: string, membersIn: An
     length: (d) => d.rows,
     get: rowValue,
     toArray(d, o) {
-      const out = new Array<unknown>(d.rows);
-      for (let i = 0; i < d.rows; i++) out[i] = rowValue(d, i, o);
-      return out;
+      return mapArray(d.rows, (i) => rowValue(d, i, o));
     },
     fromValues(values) {
       const n = values.length;
