@@ -21,6 +21,11 @@ export class BlockBodyReader {
   ) {}
 
   /** A new body starts after a packet header. */
+  /** True while the current body is read from compression frames. */
+  get compressed(): boolean {
+    return this.plain !== undefined;
+  }
+
   start(compressed: boolean): void {
     this.plain = compressed ? new StreamBuffer() : undefined;
   }

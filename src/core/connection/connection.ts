@@ -111,6 +111,8 @@ export interface QueryRequest {
 type BlockKind = 'data' | 'totals' | 'extremes' | 'log' | 'profileEvents' | 'insertHeader' | 'tableColumns';
 
 const METHOD = { lz4: CompressionMethod.LZ4, zstd: CompressionMethod.ZSTD } as const;
+/** Largest single socket read into a block body whose size is known (bytes). */
+const MAX_READ_BYTES = 4 * 1024 * 1024;
 
 export class Connection {
   state: ConnectionState = 'handshake';
@@ -356,9 +358,12 @@ export class Connection {
    */
   readTarget(size: number): Uint8Array | undefined {
     if (this.dechunker || this.state === 'broken') return undefined;
-    // Exactly `size` bytes: reads stay small enough that a large block's body is
-    // still missing when its header is parsed, so reserve() can align it.
-    return this.input.writable(size).subarray(0, size);
+    // `size` bytes, so a large block's body is still missing when its header is
+    // parsed and reserve() can align it — but while a block waits for a known
+    // number of bytes (its body, already placed), read all of them in one go.
+    const want = this.pendingBlock && !this.body.compressed && this.blocks?.inProgress ? this.blocks.wantAbs - this.input.absEnd : 0;
+    const n = want > size ? Math.min(want, MAX_READ_BYTES) : size;
+    return this.input.writable(n).subarray(0, n);
   }
 
   /** n bytes were written into the last readTarget(): process them like receive(). */
@@ -544,3 +549,4 @@ export class Connection {
 }
 
 export { NEED_MORE };
+
