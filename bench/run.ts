@@ -179,9 +179,10 @@ function ensurePeers(): void {
 }
 
 const url = () => `clickhouse://${HOST}:${PORT}`;
+const httpUrl = () => `http://${HOST}:${HTTP_PORT}`;
 
-async function chwireColumnar(query: string, compression: 'none' | 'lz4' = 'none'): Promise<Sample> {
-  const c = createClient({ url: url(), compression, request_timeout: 600_000 });
+async function chwireColumnar(query: string, compression: 'none' | 'lz4' = 'none', over = url()): Promise<Sample> {
+  const c = createClient({ url: over, compression, request_timeout: 600_000 });
   try {
     await c.ping();
     const t = performance.now();
@@ -200,8 +201,8 @@ async function chwireColumnar(query: string, compression: 'none' | 'lz4' = 'none
   }
 }
 
-async function chwireRows(query: string): Promise<Sample> {
-  const c = createClient({ url: url(), request_timeout: 600_000 });
+async function chwireRows(query: string, over = url()): Promise<Sample> {
+  const c = createClient({ url: over, request_timeout: 600_000 });
   try {
     await c.ping();
     const t = performance.now();
@@ -220,6 +221,38 @@ async function officialClient(): Promise<any> {
     compression: { response: false, request: false },
     log: { level: m.ClickHouseLogLevel.OFF },
   });
+}
+
+/**
+ * The floor for rows as objects in this V8: the same row objects (bigint, string,
+ * number, Date, array of bigints, bigint or null) built from values already in
+ * memory — no I/O, no decoding. No client can materialise these values faster.
+ */
+async function v8MixedFloor(n: number): Promise<Sample> {
+  const B = 65536;
+  const id = new BigUint64Array(B);
+  const score = new Float64Array(B);
+  const ts = new Uint32Array(B);
+  const starts = new Uint32Array(B + 1);
+  let text = '';
+  for (let i = 0; i < B; i++) {
+    id[i] = BigInt(i);
+    score[i] = i * 1.5;
+    ts[i] = 1600000000 + i;
+    text += `name-${i}`;
+    starts[i + 1] = text.length;
+  }
+  text = text.split('').join(''); // flat, like a decoded column
+  const t = performance.now();
+  const out: object[] = [];
+  for (let done = 0; done < n; done += B) {
+    const m = Math.min(B, n - done);
+    for (let i = 0; i < m; i++) {
+      const k = done + i;
+      out.push({ id: id[i]!, name: text.substring(starts[i]!, starts[i + 1]!), score: score[i]!, ts: new Date(ts[i]! * 1000), tags: [BigInt(k % 7), BigInt(k % 11)], maybe: k % 3 === 0 ? null : id[i]! });
+    }
+  }
+  return { seconds: (performance.now() - t) / 1000, rows: out.length };
 }
 
 async function officialRows(query: string, format = 'JSONEachRow'): Promise<Sample> {
@@ -313,7 +346,22 @@ async function main(): Promise<void> {
         { name: 'chwire', run: () => chwireRows(mixed(M)) },
         { name: '@clickhouse/client', run: () => officialRows(mixed(Math.min(M, PEER_N))) },
         { name: 'python clickhouse-driver', run: () => python({ mode: 'rows', query: mixed(M) }) },
+        { name: 'V8 floor (same objects from memory, no I/O)', run: () => v8MixedFloor(M) },
         jsTcp,
+      ]),
+    );
+  if (want('http_mixed_rows'))
+    cases.push(
+      await runCase('http_mixed_rows', `HTTP: ${M.toLocaleString('en')} mixed-type rows materialised as JS objects (chwire: FORMAT Native over HTTP; both on the same port)`, 'rate', [
+        { name: 'chwire', run: () => chwireRows(mixed(M), httpUrl()) },
+        { name: '@clickhouse/client', run: () => officialRows(mixed(Math.min(M, PEER_N))) },
+      ]),
+    );
+  if (want('http_select_uint64'))
+    cases.push(
+      await runCase('http_select_uint64', `HTTP: columnar SELECT of ${(N / 10).toLocaleString('en')} UInt64, no compression (same port)`, 'rate', [
+        { name: 'chwire', run: () => chwireColumnar(numbers(N / 10), 'none', httpUrl()) },
+        { name: '@clickhouse/client', run: () => officialRows(numbers(PEER_N)) },
       ]),
     );
 

@@ -146,7 +146,10 @@ export class ClickHouseClient {
         const events = t.query(p, this.valueOptions);
         const it = events[Symbol.asyncIterator]();
         const first = await it.next();
-        const rs = new ResultSet(it, first, events.queryId, this.options.rows ?? 'object', params.on_progress, undefined, params.on_log) as ResultSet & { stream(): unknown };
+        // Row helpers copy values out, unless these options make byte views.
+        const o = this.valueOptions;
+        const copied = o.strings !== 'bytes' && o.arrays !== 'typed' ? events.valuesCopied?.bind(events) : undefined;
+        const rs = new ResultSet(it, first, events.queryId, this.options.rows ?? 'object', params.on_progress, undefined, params.on_log, copied) as ResultSet & { stream(): unknown };
         rs.stream = () => rowStream(rs);
         return rs;
       })(),

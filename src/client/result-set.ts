@@ -77,6 +77,12 @@ export function blockRows(block: Block, keys: string[], shape: 'object' | 'array
   return out;
 }
 
+/**
+ * Column types whose JS values may view the received bytes even with the default
+ * value options (aggregate states are byte views; Dynamic/JSON may hold them).
+ */
+const VIEW_TYPES = /(?<!Simple)AggregateFunction\(|Dynamic|JSON|Object\(/;
+
 /** The rows of a server Log block as objects keyed by column name. */
 export function logEntries(block: Block): Record<string, unknown>[] {
   return blockRows(block, block.columns.map((c) => c.name), 'object') as Record<string, unknown>[];
@@ -104,6 +110,8 @@ export class ResultSet implements AsyncIterable<Block> {
     private readonly onProgress?: (p: Progress) => void,
     private readonly onDone?: () => void,
     private readonly onLog?: (entry: Record<string, unknown>) => void,
+    /** Called (once) when a row helper copies every value out of each block; see QueryHandle. */
+    private valuesCopied?: () => void,
   ) {
     this.summary = { progress: emptyProgress(), elapsedMs: 0, queryId };
     if (first && !first.done) this.note(first.value);
@@ -158,11 +166,23 @@ export class ResultSet implements AsyncIterable<Block> {
     return r;
   }
 
+  /**
+   * A row helper is about to copy values out of `b`, block by block: tell the
+   * transport once, when no value of these columns can be a view of its buffers.
+   */
+  private copyingFrom(b: Block): void {
+    const f = this.valuesCopied;
+    if (!f || b.columns.length === 0) return;
+    this.valuesCopied = undefined;
+    if (b.columns.every((c) => !VIEW_TYPES.test(c.type))) f();
+  }
+
   /** All rows (objects keyed by column name, or arrays by the `rows` option). */
   async json<T = Row>(): Promise<T[]> {
     const out: Row[] = [];
     let keys: string[] | undefined;
     for await (const b of this) {
+      this.copyingFrom(b);
       keys ??= rowKeys(b.columns.map((c) => c.name));
       appendBlockRows(b, keys, this.rowShape, out);
     }
@@ -171,18 +191,23 @@ export class ResultSet implements AsyncIterable<Block> {
 
   /** The whole result column by column: { name: values }. */
   async columns(): Promise<Record<string, unknown[]>> {
-    const parts: Column[][] = [];
-    for await (const b of this) parts.push(b.columns);
-    const out: Record<string, unknown[]> = {};
-    const keys = rowKeys(this.meta.map((m) => m.name));
-    keys.forEach((k, j) => {
-      const vals: unknown[] = [];
-      for (const cols of parts) {
-        const a = cols[j]!.toArray();
-        for (let i = 0; i < a.length; i++) vals.push(a[i]);
+    let keys: string[] | undefined;
+    let vals: unknown[][] = [];
+    for await (const b of this) {
+      this.copyingFrom(b);
+      if (!keys) {
+        keys = rowKeys(b.columns.map((c) => c.name));
+        vals = keys.map(() => []);
       }
-      out[k] = vals;
-    });
+      b.columns.forEach((c, j) => {
+        const a = c.toArray();
+        const v = vals[j]!;
+        for (let i = 0; i < a.length; i++) v.push(a[i]);
+      });
+    }
+    keys ??= rowKeys(this.meta.map((m) => m.name));
+    const out: Record<string, unknown[]> = {};
+    keys.forEach((k, j) => (out[k] = vals[j] ?? []));
     return out;
   }
 
@@ -190,6 +215,7 @@ export class ResultSet implements AsyncIterable<Block> {
   async *rows<T = Row>(): AsyncGenerator<T> {
     let keys: string[] | undefined;
     for await (const b of this) {
+      this.copyingFrom(b);
       keys ??= rowKeys(b.columns.map((c) => c.name));
       for (const r of blockRows(b, keys, this.rowShape)) yield r as T;
     }

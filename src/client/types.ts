@@ -136,9 +136,20 @@ export interface InsertSummary {
  * A connection to ClickHouse, whatever carries it (native TCP, HTTP, the
  * embedded engine). The client layer (createClient) builds on this.
  */
+/** What a transport returns with a query's events. */
+export interface QueryHandle {
+  queryId: string;
+  /**
+   * The consumer copies every value out of each data block before asking for the
+   * next one (row helpers without byte views): from now on the transport may
+   * reuse those blocks' buffers. Optional; a no-op where buffers are not pooled.
+   */
+  valuesCopied?(): void;
+}
+
 export interface Transport {
   readonly kind: 'tcp' | 'http' | 'embedded';
-  query(params: QueryParams, options: ValueOptions): AsyncIterable<QueryEvent> & { queryId: string };
+  query(params: QueryParams, options: ValueOptions): AsyncIterable<QueryEvent> & QueryHandle;
   insert(req: InsertRequest): Promise<InsertSummary>;
   command(params: QueryParams): Promise<QuerySummary>;
   ping(): Promise<boolean>;

@@ -15,6 +15,7 @@ import {
   type Progress,
   type QueryEvent,
   type QueryParams,
+  type QueryHandle,
   type QuerySummary,
   type Settings,
   type Transport,
@@ -27,6 +28,7 @@ import { FrameDecoder } from '../core/compression/decoder.js';
 import { encodeFrames } from '../core/compression/frame.js';
 import { isNeedMore } from '../core/errors.js';
 import { StreamBuffer } from '../core/io/stream-buffer.js';
+import { SlabRecycler } from '../core/io/slab-recycler.js';
 import { concatBytes } from '../core/io/writer.js';
 import type { Block } from '../core/native/block-types.js';
 import { BlockDecoder, decodeNative } from '../core/native/reader.js';
@@ -240,14 +242,20 @@ function isZero(p: Progress): boolean {
 
 // ---------------------------------------------------------------- Native body decoding
 
+/** Response bodies are gathered in buffers of at least this size (bytes). */
+const BODY_SLAB_BYTES = 1024 * 1024;
+
 /**
  * FORMAT Native decoding of a response body, block by block, that also keeps
  * the last bytes seen so that an exception the server appended after HTTP 200
  * (it writes it after the last complete block) can be recovered.
  */
 class NativeBodyDecoder {
-  private readonly input = new StreamBuffer();
+  private readonly recycler = new SlabRecycler((n) => new Uint8Array(n), BODY_SLAB_BYTES);
+  private readonly input = new StreamBuffer(this.recycler.take, BODY_SLAB_BYTES);
   private readonly decoder: BlockDecoder;
+  /** Blocks completed from now on are tracked, and their buffers reused once released. */
+  recycle = false;
   /** Absolute offset of the last block boundary. */
   private boundary = 0;
   private window: Uint8Array[] = [];
@@ -257,6 +265,12 @@ class NativeBodyDecoder {
 
   constructor(options: ValueOptions) {
     this.decoder = new BlockDecoder(0, options);
+    this.input.onRetire = this.recycler.retire;
+  }
+
+  /** The consumer is done with a block (see recycle). */
+  release(block: Block): void {
+    this.recycler.release(block);
   }
 
   remember(chunk: Uint8Array): void {
@@ -276,8 +290,11 @@ class NativeBodyDecoder {
     const buf = this.input;
     while (buf.available > 0) {
       const c = buf.cursor();
+      if (!this.decoder.inProgress) this.recycler.blockStart(buf.buf);
       try {
-        out.push(this.decoder.read(c, buf.base));
+        const block = this.decoder.read(c, buf.base);
+        this.recycler.blockEnd(block, buf.buf, this.recycle);
+        out.push(block);
         buf.consumeTo(c.pos);
         this.boundary = buf.base + c.pos;
         if (buf.available === 0) this.boundary = this.pushed;
@@ -285,7 +302,7 @@ class NativeBodyDecoder {
         if (isNeedMore(e)) {
           buf.consumeTo(c.pos);
           // Size (and align) the buffer once for the rest of the block.
-          buf.reserve(this.decoder.wantAbs, this.decoder.alignAbs);
+          buf.reserve(Math.max(this.decoder.wantAbs, this.decoder.expectAbs), this.decoder.alignAbs);
           break;
         }
         throw e;
@@ -613,13 +630,18 @@ export class HttpTransport implements Transport {
       .finally(() => ctl.done());
   }
 
-  query(p: QueryParams, options: ValueOptions): AsyncIterable<QueryEvent> & { queryId: string } {
+  query(p: QueryParams, options: ValueOptions): AsyncIterable<QueryEvent> & QueryHandle {
     const queryId = p.query_id ?? newQueryId();
-    const it = this.run(p, queryId, options);
-    return Object.assign(it, { queryId });
+    const rc: { recycle: boolean; decoder?: NativeBodyDecoder } = { recycle: false };
+    const it = this.run(p, queryId, options, rc);
+    const valuesCopied = () => {
+      rc.recycle = true;
+      if (rc.decoder) rc.decoder.recycle = true;
+    };
+    return Object.assign(it, { queryId, valuesCopied });
   }
 
-  private async *run(p: QueryParams, queryId: string, valueOptions: ValueOptions): AsyncGenerator<QueryEvent> {
+  private async *run(p: QueryParams, queryId: string, valueOptions: ValueOptions, rc: { recycle: boolean; decoder?: NativeBodyDecoder }): AsyncGenerator<QueryEvent> {
     const ctl = new RequestControl(p.abort_signal, this.timeout());
     let finished = false;
     let sent = false;
@@ -656,6 +678,8 @@ export class HttpTransport implements Transport {
         if (!isZero(d)) yield { type: 'progress', progress: d };
       }
       const decoder = new NativeBodyDecoder(valueOptions);
+      decoder.recycle = rc.recycle;
+      rc.decoder = decoder;
       const frames = codecs ? new FrameDecoder(codecs) : undefined;
       const blocks: Block[] = [];
       if (res.body) {
@@ -672,7 +696,11 @@ export class HttpTransport implements Transport {
           }
           // The consumer pulls at its pace: no deadline while a block waits to be taken.
           ctl.pause();
-          for (const b of blocks) yield { type: 'data', block: b };
+          for (const b of blocks) {
+            yield { type: 'data', block: b };
+            // The consumer asked for more: a tracked block's buffers may be reused now.
+            decoder.release(b);
+          }
           blocks.length = 0;
           ctl.touch();
         }
@@ -741,7 +769,7 @@ export class HttpTransport implements Transport {
     const queryId = p.query_id ?? newQueryId();
     const progress = emptyProgress();
     const summary: QuerySummary = { progress, elapsedMs: 0, queryId };
-    for await (const e of this.run(p, queryId, {})) {
+    for await (const e of this.run(p, queryId, {}, { recycle: true })) {
       if (e.type === 'progress') {
         addProgress(progress, e.progress);
         p.on_progress?.(e.progress);

@@ -20,6 +20,7 @@ import {
   type InsertRequest,
   type InsertSummary,
   type QueryEvent,
+  type QueryHandle,
   type QueryParams,
   type QuerySummary,
   type Settings,
@@ -30,6 +31,12 @@ import {
 import { createNodeCodecs } from './compression.js';
 import { logEntries } from '../client/result-set.js';
 import { newQueryId, quoteTable, settingText } from './common.js';
+
+/** Whether a query's data blocks may be recycled, and the connection it runs on. */
+interface RecycleControl {
+  recycle: boolean;
+  conn?: Connection;
+}
 
 /** Blocks buffered ahead of the consumer before the socket is paused. */
 const HIGH_WATER_EVENTS = 16;
@@ -587,16 +594,17 @@ export class TcpTransport implements Transport {
     return setSql ? { req, setSql } : { req };
   }
 
-  query(p: QueryParams, _options: ValueOptions): AsyncIterable<QueryEvent> & { queryId: string } {
+  query(p: QueryParams, _options: ValueOptions): AsyncIterable<QueryEvent> & QueryHandle {
     const queryId = p.query_id ?? newQueryId();
     const self = this;
+    const ctl: RecycleControl = { recycle: p.reuse_buffers === true };
     const gen = async function* (): AsyncGenerator<QueryEvent> {
       // A read that failed before anything reached the caller (typically a pooled socket the
       // server had just closed) is retried once on a fresh connection. Inserts never are.
       let delivered = false;
       for (let attempt = 0; ; attempt++) {
         try {
-          for await (const e of self.run(p, queryId, 'query')) {
+          for await (const e of self.run(p, queryId, ctl)) {
             delivered = true;
             yield e;
           }
@@ -607,11 +615,15 @@ export class TcpTransport implements Transport {
       }
     };
     const it = gen();
-    return Object.assign(it, { queryId });
+    const valuesCopied = () => {
+      ctl.recycle = true;
+      if (ctl.conn) ctl.conn.recycleBlocks = true;
+    };
+    return Object.assign(it, { queryId, valuesCopied });
   }
 
   /** Run a query on a pooled connection, yielding events; handles abort/timeout with a real Cancel. */
-  private async *run(p: QueryParams, queryId: string, _mode: 'query'): AsyncGenerator<QueryEvent> {
+  private async *run(p: QueryParams, queryId: string, ctl: RecycleControl): AsyncGenerator<QueryEvent> {
     const signal = p.abort_signal;
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
     const c = await this.pool.acquire(signal);
@@ -648,7 +660,10 @@ export class TcpTransport implements Transport {
       signal?.addEventListener('abort', onAbort, { once: true });
       const timeout = this.options.request_timeout ?? 30_000;
       c.armDeadline(timeout, () => cancel(new TimeoutError(`no data from the server for ${timeout} ms (request_timeout)`)));
-      c.conn.recycleBlocks = p.reuse_buffers === true;
+      // Data blocks' buffers are recycled once released: with reuse_buffers, or once the
+      // consumer said it copies values out (blocks already decoded stay pinned).
+      c.conn.recycleBlocks = ctl.recycle;
+      ctl.conn = c.conn;
       c.conn.query(req);
       sent = true;
       await c.flush();
@@ -689,6 +704,7 @@ export class TcpTransport implements Transport {
       throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      ctl.conn = undefined;
       c.conn.recycleBlocks = false;
       c.conn.releaseAllBlocks();
       if (sent && !finished && !c.closed && c.conn.state !== 'broken') {
@@ -714,7 +730,7 @@ export class TcpTransport implements Transport {
     const queryId = p.query_id ?? newQueryId();
     const progress = emptyProgress();
     const summary: QuerySummary = { progress, elapsedMs: 0, queryId };
-    for await (const e of this.run(p, queryId, 'query')) {
+    for await (const e of this.run(p, queryId, { recycle: true })) {
       if (e.type === 'progress') {
         addProgress(progress, e.progress);
         p.on_progress?.(e.progress);

@@ -72,6 +72,8 @@ export function stringValues(d: StringData, o: ValueOptions): unknown[] {
   return out;
 }
 
+const EXPECT_AHEAD_MAX = 64 * 1024 * 1024;
+
 interface StringScan {
   row: number;
   /** Position relative to the column start. */
@@ -147,6 +149,8 @@ function suspend(
 ): never {
   if (ctx.memo) ctx.memo.set(key, { row, rel, starts, ends } satisfies StringScan);
   c.wantPos = want;
+  // The column's likely end at the average row size so far (at most 64 MiB ahead).
+  if (row > 0) c.expectPos = Math.max(want, Math.min(want + EXPECT_AHEAD_MAX, Math.ceil(c.pos + (rel / row) * starts.length)));
   throw NEED_MORE;
 }
 

@@ -361,7 +361,7 @@ export class Connection {
     // `size` bytes, so a large block's body is still missing when its header is
     // parsed and reserve() can align it — but while a block waits for a known
     // number of bytes (its body, already placed), read all of them in one go.
-    const want = this.pendingBlock && !this.body.compressed && this.blocks?.inProgress ? this.blocks.wantAbs - this.input.absEnd : 0;
+    const want = this.pendingBlock && !this.body.compressed && this.blocks?.inProgress ? Math.max(this.blocks.wantAbs, this.blocks.expectAbs) - this.input.absEnd : 0;
     const n = want > size ? Math.min(want, MAX_READ_BYTES) : size;
     return this.input.writable(n).subarray(0, n);
   }

@@ -23,6 +23,12 @@ export class Cursor {
    * boundary so the body becomes a zero-copy TypedArray view. -1 = none.
    */
   alignPos = -1;
+  /**
+   * Optionally set with NEED_MORE: where the unfinished value is expected to end
+   * (an estimate ≥ wantPos, e.g. a String column's end from its average row), so
+   * a resumable reader can make room for it in one allocation. -1 = none.
+   */
+  expectPos = -1;
 
   constructor(buf: Uint8Array, pos = 0, end = buf.length) {
     this.buf = buf;

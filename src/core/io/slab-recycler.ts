@@ -14,15 +14,30 @@ export class SlabRecycler {
   private touched = new Set<Uint8Array>();
   private readonly held = new Map<object, Uint8Array[]>();
 
+  private freeBytes = 0;
+
+  /**
+   * Slabs are whole multiples of `size` (so one freed for a large column fits the
+   * same column of the next block); at most `maxFreeBytes` wait for reuse.
+   */
   constructor(
     private readonly alloc: (n: number) => Uint8Array,
     private readonly size: number,
-    private readonly maxFree = 16,
+    private readonly maxFreeBytes = 16 * size,
   ) {}
 
   /** A slab of at least n bytes (allocator for a StreamBuffer). */
   take = (n: number): Uint8Array => {
-    const s = (n <= this.size ? this.free.pop() : undefined) ?? this.alloc(Math.max(n, this.size));
+    let s: Uint8Array | undefined;
+    // Smallest free slab that fits (the list is short).
+    for (let i = 0; i < this.free.length; i++) {
+      const f = this.free[i]!;
+      if (f.length >= n && (!s || f.length < s.length)) s = f;
+    }
+    if (s) {
+      this.free.splice(this.free.indexOf(s), 1);
+      this.freeBytes -= s.length;
+    } else s = this.alloc(Math.ceil(Math.max(n, 1) / this.size) * this.size);
     this.state.set(s, { refs: 0, retired: false, pinned: false });
     this.touched.add(s);
     return s;
@@ -79,6 +94,8 @@ export class SlabRecycler {
     const st = this.state.get(s);
     if (!st || !st.retired || st.refs > 0 || this.touched.has(s)) return;
     this.state.delete(s);
-    if (!st.pinned && s.length === this.size && this.free.length < this.maxFree) this.free.push(s);
+    if (st.pinned || this.freeBytes + s.length > this.maxFreeBytes) return;
+    this.free.push(s);
+    this.freeBytes += s.length;
   }
 }

@@ -93,6 +93,8 @@ export class BlockDecoder {
   wantAbs = 0;
   /** Absolute offset of the fixed-width body the last attempt waited for (-1: none). */
   alignAbs = -1;
+  /** Where the last attempt expects its unfinished column to end (an estimate; -1: none). */
+  expectAbs = -1;
   private readonly memo = new Map<number, unknown>();
   private readonly cache: CodecCache;
 
@@ -117,6 +119,8 @@ export class BlockDecoder {
     }
     const ctx: DecodeContext = { revision: this.revision, memo: this.memo, base };
     c.alignPos = -1;
+    c.expectPos = -1;
+    this.expectAbs = -1;
     let p = this.partial;
     if (!p) {
       const start = c.pos;
@@ -155,6 +159,7 @@ export class BlockDecoder {
         if (isNeedMore(e)) {
           this.wantAbs = base + c.wantPos;
           this.alignAbs = c.alignPos >= 0 ? base + c.alignPos : -1;
+          this.expectAbs = c.expectPos >= 0 ? base + c.expectPos : -1;
           c.pos = colStart;
           throw e;
         }
@@ -220,7 +225,7 @@ export class NativeStreamDecoder {
       } catch (e) {
         if (isNeedMore(e)) {
           buf.consumeTo(c.pos);
-          buf.reserve(this.decoder.wantAbs, this.decoder.alignAbs);
+          buf.reserve(Math.max(this.decoder.wantAbs, this.decoder.expectAbs), this.decoder.alignAbs);
           break;
         }
         throw e;

@@ -1,0 +1,160 @@
+// Row helpers (json/rows/columns) copy every value out of a block before asking for the next, so
+// over TCP they let the transport recycle inbound buffers (no reuse_buffers needed). These tests
+// prove the values stay exact while buffers are recycled, that recycling happens, and that it does
+// not happen where values are views of the received bytes. Over TCP and HTTP, against the real server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient, type ClickHouseClientOptions } from '../src/index.js';
+import { testServer, type ServerInfo } from './helpers/server.js';
+
+let srv: ServerInfo | null = null;
+const unhandled: unknown[] = [];
+const onUnhandled = (e: unknown) => unhandled.push(e);
+before(async () => {
+  process.on('unhandledRejection', onUnhandled);
+  srv = await testServer();
+});
+after(() => process.off('unhandledRejection', onUnhandled));
+const url = () => `clickhouse://${srv!.host}:${srv!.tcpPort}`;
+const httpUrl = () => `http://${srv!.host}:${srv!.httpPort}`;
+
+const ROWS = 600_000;
+const QUERY =
+  `SELECT number AS n, concat('item-', toString(number), '-', substring('xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 1, number % 40)) AS s, ` +
+  `[number, number + 1] AS a, if(number % 3 = 0, NULL, toString(number)) AS m FROM system.numbers LIMIT ${ROWS}`;
+const SETTINGS = { max_block_size: 20000 };
+
+function checkRow(r: Record<string, unknown>, i: number): void {
+  const n = BigInt(i);
+  const s = `item-${i}-${'x'.repeat(i % 40)}`;
+  const a = r.a as bigint[];
+  if (r.n !== n || r.s !== s || a.length !== 2 || a[0] !== n || a[1] !== n + 1n || r.m !== (i % 3 === 0 ? null : String(i)))
+    assert.fail(`row ${i}: ${JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))}`);
+}
+
+/** Run fn while counting inbound buffer allocations (the Node transport uses Buffer.allocUnsafeSlow). */
+async function counting<T>(fn: () => Promise<T>): Promise<{ value: T; allocations: number }> {
+  const original = Buffer.allocUnsafeSlow;
+  let allocations = 0;
+  Buffer.allocUnsafeSlow = (n: number) => {
+    allocations++;
+    return original(n);
+  };
+  try {
+    const value = await fn();
+    return { value, allocations };
+  } finally {
+    Buffer.allocUnsafeSlow = original;
+  }
+}
+
+async function withClient<T>(opts: Partial<ClickHouseClientOptions>, fn: (c: ReturnType<typeof createClient>) => Promise<T>): Promise<T> {
+  const c = createClient({ url: url(), ...opts } as ClickHouseClientOptions);
+  try {
+    await c.ping();
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+for (const compression of ['none', 'lz4'] as const) {
+  test(`json() (${compression}): exact values from ${ROWS} rows while buffers are recycled`, async (t) => {
+    if (!srv) return t.skip('no ClickHouse server');
+    const { value: rows, allocations } = await withClient({ compression }, (c) =>
+      counting(async () => (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).json<Record<string, unknown>>()),
+    );
+    assert.equal(rows.length, ROWS);
+    rows.forEach(checkRow);
+    // ≈ 30 MB arrive; without recycling that is ≈ 30 fresh 1 MiB buffers or more.
+    if (compression === 'none') assert.ok(allocations < 15, `${allocations} buffer allocations`);
+  });
+}
+
+test('json() without recycling allocates per MiB (the comparison the test above relies on)', async (t) => {
+  if (!srv) return t.skip('no ClickHouse server');
+  const { allocations } = await withClient({}, (c) =>
+    counting(async () => {
+      const kept = [];
+      for await (const b of await c.query({ query: QUERY, clickhouse_settings: SETTINGS })) kept.push(b);
+      return kept.length;
+    }),
+  );
+  assert.ok(allocations >= 20, `${allocations} buffer allocations`);
+});
+
+test('rows() with a slow consumer: exact values while buffers are recycled', async (t) => {
+  if (!srv) return t.skip('no ClickHouse server');
+  await withClient({}, async (c) => {
+    let i = 0;
+    for await (const r of (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).rows<Record<string, unknown>>()) {
+      checkRow(r, i++);
+      // Now and then the consumer is slow: blocks queue up behind it (their buffers must wait).
+      if (i % 50_000 === 0) await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.equal(i, ROWS);
+  });
+});
+
+test('columns(): exact values while buffers are recycled', async (t) => {
+  if (!srv) return t.skip('no ClickHouse server');
+  const cols = await withClient({}, async (c) => (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).columns());
+  assert.deepEqual(Object.keys(cols), ['n', 's', 'a', 'm']);
+  for (let i = 0; i < ROWS; i++) checkRow({ n: cols.n![i], s: cols.s![i], a: cols.a![i], m: cols.m![i] }, i);
+});
+
+test("strings: 'bytes' and arrays: 'typed' keep their byte views intact (no recycling)", async (t) => {
+  if (!srv) return t.skip('no ClickHouse server');
+  const rows = await withClient({ strings: 'bytes', arrays: 'typed' }, async (c) =>
+    (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).json<Record<string, unknown>>(),
+  );
+  const dec = new TextDecoder();
+  rows.forEach((r, i) => {
+    const a = r.a as BigUint64Array;
+    checkRow({ ...r, s: dec.decode(r.s as Uint8Array), m: r.m === null ? null : dec.decode(r.m as Uint8Array), a: [...a] }, i);
+  });
+});
+
+test('AggregateFunction states (byte views) stay intact in json()', async (t) => {
+  if (!srv) return t.skip('no ClickHouse server');
+  await withClient({}, async (c) => {
+    const q = 'SELECT number AS k, uniqState(number) AS st FROM (SELECT number FROM system.numbers LIMIT 200000) GROUP BY number ORDER BY number';
+    const rows = await (await c.query({ query: q, clickhouse_settings: { max_block_size: 5000 } })).json<{ k: bigint; st: Uint8Array }>();
+    assert.equal(rows.length, 200000);
+    // Each state is the same shape; compare with a fresh, block-by-block copy of the same result.
+    const copies: Uint8Array[] = [];
+    for await (const b of await c.query({ query: q, clickhouse_settings: { max_block_size: 5000 } })) {
+      const st = b.columns[1]!.toArray() as Uint8Array[];
+      for (const s of st) copies.push(s.slice());
+    }
+    rows.forEach((r, i) => assert.deepEqual(r.st, copies[i], `row ${i}`));
+  });
+});
+
+test('HTTP: json(), rows() with a slow consumer, and columns() give exact values while buffers are recycled', async (t) => {
+  if (!srv) return t.skip('no ClickHouse server');
+  await withClient({ url: httpUrl() }, async (c) => {
+    const rows = await (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).json<Record<string, unknown>>();
+    assert.equal(rows.length, ROWS);
+    rows.forEach(checkRow);
+    let i = 0;
+    for await (const r of (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).rows<Record<string, unknown>>()) {
+      checkRow(r, i++);
+      if (i % 50_000 === 0) await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.equal(i, ROWS);
+    const cols = await (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).columns();
+    for (let k = 0; k < ROWS; k++) checkRow({ n: cols.n![k], s: cols.s![k], a: cols.a![k], m: cols.m![k] }, k);
+  });
+});
+
+test("HTTP: strings: 'bytes' views stay intact", async (t) => {
+  if (!srv) return t.skip('no ClickHouse server');
+  const rows = await withClient({ url: httpUrl(), strings: 'bytes' }, async (c) =>
+    (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).json<Record<string, unknown>>(),
+  );
+  const dec = new TextDecoder();
+  rows.forEach((r, i) => checkRow({ ...r, s: dec.decode(r.s as Uint8Array), m: r.m === null ? null : dec.decode(r.m as Uint8Array) }, i));
+});
+
+test('no unhandled rejections', () => assert.deepEqual(unhandled, []));
