@@ -4,7 +4,7 @@
 // not happen where values are views of the received bytes. Over TCP and HTTP, against the real server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, type ClickHouseClientOptions } from '../src/index.js';
+import { createClient, type ClientOptions } from '../src/index.js';
 import { testServer, type ServerInfo } from './helpers/server.js';
 
 let srv: ServerInfo | null = null;
@@ -48,8 +48,8 @@ async function counting<T>(fn: () => Promise<T>): Promise<{ value: T; allocation
   }
 }
 
-async function withClient<T>(opts: Partial<ClickHouseClientOptions>, fn: (c: ReturnType<typeof createClient>) => Promise<T>): Promise<T> {
-  const c = createClient({ url: url(), ...opts } as ClickHouseClientOptions);
+async function withClient<T>(opts: Partial<ClientOptions>, fn: (c: ReturnType<typeof createClient>) => Promise<T>): Promise<T> {
+  const c = createClient({ url: url(), ...opts } as ClientOptions);
   try {
     await c.ping();
     return await fn(c);
