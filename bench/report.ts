@@ -28,7 +28,7 @@ interface BenchRecord {
   machine: { cpu: string; cores: number; memoryGB: number; node: string; platform: string };
   server: string;
   cases: CaseResult[];
-  micro: { codecs?: { type: string; decodeGBps: number; decodeMRowsPerSec: number; decodeVsCopy: number; encodeGBps: number; encodeVsDecode: number }[]; compression?: { cityHash128GBps: number; lz4DecompressVsC: Record<string, number>; codecs: { codec: string; data: string; compressMBps: number; decompressMBps: number }[]; reference: { tool: string; data: string; compressMBps: number; decompressMBps: number }[] } };
+  micro: { codecs?: CodecRow[]; codecsNode24?: CodecRow[]; codecsNode?: string; node24?: string; compression?: { cityHash128GBps: number; lz4DecompressVsC: Record<string, number>; codecs: { codec: string; data: string; compressMBps: number; decompressMBps: number }[]; reference: { tool: string; data: string; compressMBps: number; decompressMBps: number }[] } };
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -75,9 +75,13 @@ export function renderMarkdown(rec: BenchRecord, notes: string): string {
     for (const r of c.results) md += `| ${r.peer} | ${fmt(c, r)}${r.note && r.samples.length ? ` (${r.note})` : ''} | ${c.ratios[r.peer] !== undefined ? `${c.ratios[r.peer]!.toFixed(2)}×` : r.peer === 'chwire' ? '' : 'n/a'} |\n`;
     md += '\n';
   }
-  if (rec.micro.codecs) {
-    md += `## Native codecs (1M rows per column, in-process)\n\n| type | decode | decode vs copy | encode | encode vs decode |\n|---|---|---|---|---|\n`;
-    for (const r of rec.micro.codecs) md += `| ${r.type} | ${r.decodeGBps.toFixed(2)} GB/s, ${r.decodeMRowsPerSec.toFixed(1)} M rows/s | ${r.decodeVsCopy.toFixed(2)}× | ${r.encodeGBps.toFixed(2)} GB/s | ${r.encodeVsDecode.toFixed(2)}× |\n`;
+  for (const [node, list] of [[rec.micro.codecsNode ?? m.node, rec.micro.codecs], [rec.micro.node24, rec.micro.codecsNode24]] as const) {
+    if (!list) continue;
+    md += `## Native codecs on Node ${node} (1M rows per column, fresh process)\n\n`;
+    md += `Decode = \`decodeNative\` + \`toArray()\` (JS values; TypedArray views for fixed-width columns, whose body is placed at an 8-byte boundary as the TCP and HTTP readers place it — "unaligned" is a caller's buffer where it is not, which costs one copy). Fixed-width encode is compared with that copying decode.\n\n`;
+    md += `| type | decode | decode vs copy | encode | encode vs decode |\n|---|---|---|---|---|\n`;
+    for (const r of list)
+      md += `| ${r.type} | ${r.decodeGBps.toFixed(2)} GB/s, ${r.decodeMRowsPerSec.toFixed(1)} M rows/s | ${r.decodeVsCopy.toFixed(2)}×${r.unalignedDecodeVsCopy ? ` (unaligned ${r.unalignedDecodeVsCopy.toFixed(2)}×)` : ''} | ${r.encodeGBps.toFixed(2)} GB/s | ${r.encodeVsDecode.toFixed(2)}× |\n`;
     md += '\n';
   }
   if (rec.micro.compression) {
@@ -88,6 +92,16 @@ export function renderMarkdown(rec: BenchRecord, notes: string): string {
     md += '\n';
   }
   return md + '<!-- notes -->\n' + notes;
+}
+
+interface CodecRow {
+  type: string;
+  decodeGBps: number;
+  decodeMRowsPerSec: number;
+  decodeVsCopy: number;
+  unalignedDecodeVsCopy?: number;
+  encodeGBps: number;
+  encodeVsDecode: number;
 }
 
 export function writeReport(rec: BenchRecord, root: string): void {
