@@ -66,8 +66,8 @@ export interface QueryParams {
    * `toArray()` view or byte view from them) are valid only until the next block
    * is requested or the iteration ends; their memory is then reused, so memory
    * stays flat and the garbage collector idle on long streams. Copy what you keep.
-   * Row helpers (json/rows/columns) copy values out, except byte views
-   * (`strings: 'bytes'`, `arrays: 'typed'`).
+   * Row helpers (json/rows/stream/columns) copy values out, except byte views
+   * (`strings: 'bytes'`, `arrays: 'typed'`), and recycle buffers without this option.
    */
   reuse_buffers?: boolean;
 }
