@@ -111,4 +111,36 @@ test('reuse_buffers: leaving the loop early cancels, and the connection serves t
   }
 });
 
+test('fixed-width columns arrive as zero-copy views of the inbound buffer, also right after a String column', async (t) => {
+  if (!srv) return t.skip('no ClickHouse server');
+  for (const reuse of [false, true]) {
+    const c = createClient({ url: url() });
+    try {
+      let views = 0;
+      let large = 0;
+      let next = 0n;
+      const rs = await c.query({
+        query: 'SELECT toString(number) AS s, number AS n, number * 3 AS t FROM system.numbers LIMIT 2000000',
+        clickhouse_settings: { max_block_size: 65536 },
+        reuse_buffers: reuse,
+      });
+      for await (const b of rs) {
+        const n = b.columns[1]!.toArray() as BigUint64Array;
+        const t3 = b.columns[2]!.toArray() as BigUint64Array;
+        for (let i = 0; i < n.length; i++) if (n[i] !== next + BigInt(i) || t3[i] !== (next + BigInt(i)) * 3n) assert.fail(`row ${next + BigInt(i)}`);
+        next += BigInt(n.length);
+        if (b.rowCount < 10000) continue;
+        large++;
+        // A copy would own a buffer of exactly its size; a view lives inside a larger slab.
+        for (const a of [n, t3]) if (a.buffer.byteLength > a.byteLength && a.byteOffset % 8 === 0) views++;
+      }
+      assert.equal(next, 2000000n);
+      assert.ok(large >= 20, `${large} large blocks`);
+      assert.equal(views, 2 * large, `reuse_buffers=${reuse}: ${views} of ${2 * large} columns were views`);
+    } finally {
+      await c.close();
+    }
+  }
+});
+
 test('no unhandled rejections', () => assert.deepEqual(unhandled, []));
