@@ -251,7 +251,10 @@ class NodeConnection {
     const parts = this.conn.takeOutput();
     if (!parts.length || this.closed) return Promise.resolve();
     let ok = true;
+    // Several parts (e.g. Query + the empty Data block that ends it) leave in one writev.
+    if (parts.length > 1) this.socket.cork();
     for (const p of parts) ok = this.socket.write(p);
+    if (parts.length > 1) this.socket.uncork();
     if (ok) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const onDrain = () => {
