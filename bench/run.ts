@@ -255,6 +255,32 @@ async function v8MixedFloor(n: number): Promise<Sample> {
   return { seconds: (performance.now() - t) / 1000, rows: out.length };
 }
 
+/** The same floor for the strings case: { url, line } objects cut from flat texts (as decoded columns are). */
+async function v8StringsFloor(n: number): Promise<Sample> {
+  const B = 65536;
+  const cut = (f: (i: number) => string): [string, Uint32Array] => {
+    const starts = new Uint32Array(B + 1);
+    const parts: string[] = [];
+    let len = 0;
+    for (let i = 0; i < B; i++) {
+      const s = f(i);
+      parts.push(s);
+      len += s.length;
+      starts[i + 1] = len;
+    }
+    return [parts.join(''), starts];
+  };
+  const [urls, us] = cut((i) => `https://example.com/catalog/item/${i}?ref=${(i * 2654435761).toString(16).toUpperCase()}`);
+  const [lines, ls] = cut((i) => `2024-06-01T12:00:00Z INFO request ${i % 1000} served in ${i % 97} ms`);
+  const t = performance.now();
+  const out: object[] = [];
+  for (let done = 0; done < n; done += B) {
+    const m = Math.min(B, n - done);
+    for (let i = 0; i < m; i++) out.push({ url: urls.substring(us[i]!, us[i + 1]!), line: lines.substring(ls[i]!, ls[i + 1]!) });
+  }
+  return { seconds: (performance.now() - t) / 1000, rows: out.length };
+}
+
 async function officialRows(query: string, format = 'JSONEachRow'): Promise<Sample> {
   const c = await officialClient();
   try {
@@ -374,6 +400,7 @@ async function main(): Promise<void> {
         { name: 'chwire', run: () => chwireRows(strings(S)) },
         { name: '@clickhouse/client', run: () => officialRows(strings(Math.min(S, PEER_N))) },
         { name: 'python clickhouse-driver', run: () => python({ mode: 'rows', query: strings(S) }) },
+        { name: 'V8 floor (same objects from memory, no I/O)', run: () => v8StringsFloor(S) },
       ]),
     );
 
