@@ -147,3 +147,23 @@ test('mutation fuzzing of engine streams: only clean ChwireErrors, each input fa
   assert.ok(errors > 1000, `most mutations are rejected (${errors} errors, ${ok} decoded)`);
   assert.ok(slowest.ms < 2000, `slowest input took ${slowest.ms.toFixed(0)} ms (${slowest.kind})`);
 });
+
+test('a String column arriving in small chunks is buffered in a few allocations (its end is estimated), values exact', () => {
+  const n = 200_000;
+  const values = Array.from({ length: n }, (_, i) => `https://example.com/item/${i}?q=${i * 7}`);
+  const bytes = encodeNative({ columns: [{ name: 's', type: 'String', values }, { name: 'n', type: 'UInt32', values: Array.from({ length: n }, (_, i) => i) }] });
+  const sizes: number[] = [];
+  const d = new NativeStreamDecoder({}, (k) => {
+    sizes.push(k);
+    return new Uint8Array(k);
+  });
+  const blocks: Block[] = [];
+  for (let p = 0; p < bytes.length; p += 65536) blocks.push(...d.push(bytes.subarray(p, p + 65536)));
+  d.end();
+  assert.equal(blocks.length, 1);
+  assert.deepEqual(blocks[0]!.columns[0]!.toArray(), values);
+  assert.equal((blocks[0]!.columns[1]!.toArray() as Uint32Array)[n - 1], n - 1);
+  // Without the estimate the buffer doubled its way up to the column's size (7+ copies of it so far);
+  // with it, the column's room is reserved once it has seen its first chunk.
+  assert.ok(sizes.length <= 4, `allocations: ${sizes.join(', ')} for ${bytes.length} bytes`);
+});

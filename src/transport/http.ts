@@ -302,7 +302,7 @@ class NativeBodyDecoder {
         if (isNeedMore(e)) {
           buf.consumeTo(c.pos);
           // Size (and align) the buffer once for the rest of the block.
-          buf.reserve(Math.max(this.decoder.wantAbs, this.decoder.expectAbs), this.decoder.alignAbs);
+          buf.reserve(this.decoder.wantAbs, this.decoder.alignAbs, this.decoder.expectAbs);
           break;
         }
         throw e;

@@ -72,7 +72,8 @@ export function stringValues(d: StringData, o: ValueOptions): unknown[] {
   return out;
 }
 
-const EXPECT_AHEAD_MAX = 64 * 1024 * 1024;
+/** The most room a String column's estimated end may ask for beyond the bytes it needs now. */
+const EXPECT_AHEAD_MAX = 16 * 1024 * 1024;
 
 interface StringScan {
   row: number;
@@ -149,8 +150,9 @@ function suspend(
 ): never {
   if (ctx.memo) ctx.memo.set(key, { row, rel, starts, ends } satisfies StringScan);
   c.wantPos = want;
-  // The column's likely end at the average row size so far (at most 64 MiB ahead).
-  if (row > 0) c.expectPos = Math.max(want, Math.min(want + EXPECT_AHEAD_MAX, Math.ceil(c.pos + (rel / row) * starts.length)));
+  // The column's likely end at the average row size so far, plus 1/8 (rows tend to grow:
+  // an estimate that falls short moves the whole column again), at most 16 MiB ahead.
+  if (row > 0) c.expectPos = Math.max(want, Math.min(want + EXPECT_AHEAD_MAX, Math.ceil(c.pos + (rel / row) * starts.length * 1.125)));
   throw NEED_MORE;
 }
 

@@ -52,7 +52,7 @@ export class BlockBodyReader {
         }
       }
       if (!this.plain) {
-        if (blocks) this.input.reserve(Math.max(blocks.wantAbs, blocks.expectAbs), blocks.alignAbs);
+        if (blocks) this.input.reserve(blocks.wantAbs, blocks.alignAbs, blocks.expectAbs);
         return undefined;
       }
       if (!this.pullFrame()) return undefined;

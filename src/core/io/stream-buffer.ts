@@ -16,6 +16,8 @@ export class StreamBuffer {
   private owned = false;
   private readonly alloc: (n: number) => Uint8Array;
   private readonly slab: number;
+  /** The reader's latest estimate of how far it will need bytes (see reserve); -1: none. */
+  private expectAbs = -1;
   /** Called when an owned buffer stops being the current one (it receives no more bytes). */
   onRetire: ((buf: Uint8Array) => void) | undefined;
 
@@ -58,7 +60,7 @@ export class StreamBuffer {
     }
     if (!this.owned || this.end + n > this.buf.length)
       // Keep every byte's offset modulo 8, so an alignment chosen by reserve() survives.
-      this.moveTo(Math.max(64 * 1024, (this.end - this.start + n) * 2), (this.buf.byteOffset + this.start) % 8);
+      this.moveTo(Math.max(64 * 1024, (this.end - this.start + n) * 2, this.expected() + 256 * 1024), (this.buf.byteOffset + this.start) % 8);
     this.buf.set(chunk, this.end);
     this.end += n;
   }
@@ -67,8 +69,12 @@ export class StreamBuffer {
    * The reader will need bytes up to absolute offset `wantAbs`: make room for
    * them in one allocation (so they are copied once), placing absolute offset
    * `alignAbs` (if ≥ 0) at an 8-byte boundary for zero-copy TypedArray views.
+   * `expectAbs` (if larger) is where the reader expects to need bytes up to in the
+   * end: a buffer that must move anyway is sized for it, but an estimate alone never
+   * causes a move.
    */
-  reserve(wantAbs: number, alignAbs = -1): void {
+  reserve(wantAbs: number, alignAbs = -1, expectAbs = -1): void {
+    this.expectAbs = expectAbs;
     const pending = this.end - this.start;
     const need = wantAbs - (this.base + this.start);
     if (need <= pending) return;
@@ -88,8 +94,8 @@ export class StreamBuffer {
       }
     }
     const shift = alignAbs < 0 ? 0 : (((8 - ((alignAbs - (this.base + this.start)) % 8)) % 8) + 8) % 8;
-    // Room for the wanted bytes plus a read's worth of what follows.
-    this.moveTo(Math.max(this.slab, need + shift + 256 * 1024), shift);
+    // Room for the wanted (or expected) bytes plus a read's worth of what follows.
+    this.moveTo(Math.max(this.slab, Math.max(need, this.expected()) + shift + 256 * 1024), shift);
   }
 
   /**
@@ -99,7 +105,7 @@ export class StreamBuffer {
    */
   writable(min: number): Uint8Array {
     if (!this.owned || this.buf.length - this.end < min) {
-      this.moveTo(Math.max(this.slab, min, (this.end - this.start) * 2 + min), (this.buf.byteOffset + this.start) % 8);
+      this.moveTo(Math.max(this.slab, min, (this.end - this.start) * 2 + min, this.expected() + 256 * 1024), (this.buf.byteOffset + this.start) % 8);
     }
     return this.buf.subarray(this.end);
   }
@@ -107,6 +113,11 @@ export class StreamBuffer {
   /** Mark n bytes written into writable()'s room as received. */
   commit(n: number): void {
     this.end += n;
+  }
+
+  /** Bytes from the first pending one up to the reader's estimate (0 when none is ahead). */
+  private expected(): number {
+    return this.expectAbs > this.base + this.end ? this.expectAbs - (this.base + this.start) : 0;
   }
 
   /** Copy the pending bytes to a new buffer of `cap` bytes at offset `shift`. */

@@ -171,6 +171,7 @@ export class BlockDecoder {
     }
     this.partial = undefined;
     this.wantAbs = 0;
+    this.expectAbs = -1;
     const block: Block = { rowCount: p.rowCount, columns: p.columns };
     if (p.info) block.info = p.info;
     return block;
@@ -179,6 +180,7 @@ export class BlockDecoder {
   reset(): void {
     this.partial = undefined;
     this.wantAbs = 0;
+    this.expectAbs = -1;
     this.memo.clear();
   }
 }
@@ -225,7 +227,7 @@ export class NativeStreamDecoder {
       } catch (e) {
         if (isNeedMore(e)) {
           buf.consumeTo(c.pos);
-          buf.reserve(Math.max(this.decoder.wantAbs, this.decoder.expectAbs), this.decoder.alignAbs);
+          buf.reserve(this.decoder.wantAbs, this.decoder.alignAbs, this.decoder.expectAbs);
           break;
         }
         throw e;
