@@ -3,7 +3,7 @@
 // do not fit fail with an error naming the column, row and value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EncodeError, encodeNative } from '../src/index.js';
+import { EncodeError, decodeNative, encodeNative } from '../src/index.js';
 import { engineReadNative } from './helpers/engine.js';
 
 test('alternative JS forms are encoded as meant (engine reads them back)', async () => {
@@ -60,4 +60,21 @@ test('values that do not fit name the column, row and value', () => {
     () => encodeNative({ columns: [{ name: 'a', type: 'UInt8', values: [1, 2] }, { name: 'b', type: 'UInt8', values: [1] }] }),
     (e: unknown) => e instanceof EncodeError && e.code === 'CHWIRE_COLUMN_LENGTH_MISMATCH',
   );
+});
+
+test('String columns that start as ASCII but hold invalid or multi-byte UTF-8 later decode value by value exactly', () => {
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const ascii = Array.from({ length: 50 }, (_, i) => enc.encode(`plain-ascii-value-${i}`));
+  const cases: Uint8Array[][] = [
+    // lone continuation bytes and a truncated sequence: U+FFFD each, same byte and char counts
+    [...ascii, new Uint8Array([0x61, 0x80, 0x62]), new Uint8Array([0xc3]), new Uint8Array([0xff, 0xfe])],
+    // a literal U+FFFD, a 2-, 3- and 4-byte character
+    [...ascii, enc.encode('\uFFFD'), enc.encode('é'), enc.encode('€'), enc.encode('😀')],
+  ];
+  for (const values of cases) {
+    const bytes = encodeNative({ columns: [{ name: 's', type: 'String', values }] });
+    const got = decodeNative(bytes)[0]!.columns[0]!.toArray();
+    assert.deepEqual(got, values.map((v) => dec.decode(v)));
+  }
 });

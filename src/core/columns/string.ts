@@ -51,7 +51,14 @@ export function isAscii(b: Uint8Array): boolean {
 function asciiText(d: StringData): string | null {
   if (d.ascii !== undefined) return d.ascii;
   let text: string | null = null;
-  if (d.buf.length >= 64 && isAscii(d.buf)) text = bulkDecoder.decode(d.buf);
+  // A column whose first bytes are not ASCII is decoded row by row without a trial.
+  if (d.buf.length >= 64 && isAscii(d.buf.subarray(0, 256))) {
+    const t = bulkDecoder.decode(d.buf);
+    // Same length and no U+FFFD ⇒ every byte was ASCII: any other byte either starts a
+    // multi-byte sequence (fewer UTF-16 units than bytes) or decodes to U+FFFD. (On the
+    // one-byte string V8 makes of ASCII, indexOf('\uFFFD') returns at once.)
+    if (t.length === d.buf.length && t.indexOf('\uFFFD') < 0) text = t;
+  }
   d.ascii = text;
   return text;
 }
