@@ -288,7 +288,7 @@ class NativeBodyDecoder {
     this.remember(chunk);
     this.input.push(chunk);
     const buf = this.input;
-    while (buf.available > 0) {
+    while (buf.available > 0 && !this.decoder.waiting(buf.absEnd)) {
       const c = buf.cursor();
       if (!this.decoder.inProgress) this.recycler.blockStart(buf.buf);
       try {

@@ -20,12 +20,12 @@ export class BlockBodyReader {
     private readonly codecs: () => CodecSet | undefined,
   ) {}
 
-  /** A new body starts after a packet header. */
   /** True while the current body is read from compression frames. */
   get compressed(): boolean {
     return this.plain !== undefined;
   }
 
+  /** A new body starts after a packet header. */
   start(compressed: boolean): void {
     this.plain = compressed ? new StreamBuffer() : undefined;
   }
@@ -36,6 +36,8 @@ export class BlockBodyReader {
    * and aligned for the rest of the block.
    */
   next<T>(decode: (c: Cursor, base: number) => T, blocks?: BlockDecoder): T | undefined {
+    // The byte the last attempt waited for has not arrived: no new attempt (no cursor, no throw).
+    if (!this.plain && blocks?.waiting(this.input.absEnd)) return undefined;
     for (;;) {
       const src = this.plain ?? this.input;
       if (src.available > 0 || (!this.plain && blocks?.inProgress)) {

@@ -111,6 +111,11 @@ export class BlockDecoder {
     return this.partial !== undefined;
   }
 
+  /** True while a partial block still waits for a byte before `absEnd` arrives: retrying is pointless. */
+  waiting(absEnd: number): boolean {
+    return this.partial !== undefined && absEnd < this.wantAbs;
+  }
+
   /** `base` = absolute stream offset of c.buf[0] (memo keys survive buffer moves). */
   read(c: Cursor, base = 0): Block {
     if (base + c.end < this.wantAbs) {
@@ -219,7 +224,7 @@ export class NativeStreamDecoder {
     this.input.push(chunk);
     const out: Block[] = [];
     const buf = this.input;
-    while (buf.available > 0) {
+    while (buf.available > 0 && !this.decoder.waiting(buf.absEnd)) {
       const c = buf.cursor();
       try {
         out.push(this.decoder.read(c, buf.base));
