@@ -140,6 +140,9 @@ export function clientScenarios(
       try {
         const r = await (await c2.query({ query: "SELECT toUInt64(42) AS u, toDecimal32('1.25', 2) AS d, toDateTime('2020-01-02 03:04:05', 'UTC') AS t" })).json();
         assert.deepEqual(r, [[42, 1.25, '2020-01-02 03:04:05']]);
+        // int64: 'number' never rounds: beyond 2^53 a value stays a bigint.
+        const big = await (await c2.query({ query: 'SELECT toUInt64(9007199254740991) AS a, toUInt64(9007199254740993) AS b, toInt64(-9007199254740993) AS c, toInt64(-9007199254740991) AS d' })).json();
+        assert.deepEqual(big, [[9007199254740991, 9007199254740993n, -9007199254740993n, -9007199254740991]]);
       } finally {
         await c2.close();
       }

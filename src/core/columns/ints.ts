@@ -66,10 +66,14 @@ function range(spec: IntSpec): [bigint, bigint] {
   return spec.signed ? [-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n] : [0n, (1n << bits) - 1n];
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A 64-bit integer in the form `int64` asks for; 'number' stays a bigint beyond 2^53 (never rounded). */
 export function int64Value(v: bigint, opts: ValueOptions): unknown {
   const m = opts.int64;
   if (m === undefined || m === 'bigint') return v;
-  return m === 'number' ? Number(v) : v.toString();
+  if (m === 'number') return v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v;
+  return v.toString();
 }
 
 export function makeIntCodec(node: TypeNode): Codec<FixedData> {
