@@ -35,6 +35,7 @@ export function typedOf<T extends ArrayLike<number | bigint>>(d: FixedData, ctor
   let t: ArrayLike<number | bigint>;
   if (bytes.byteOffset % w === 0) t = new ctor(bytes.buffer, bytes.byteOffset, bytes.length / w);
   else {
+    // Not bytes.slice(): on a Node Buffer (the TCP reader's slabs) that is a view, not a copy.
     const copy = new Uint8Array(bytes.length);
     copy.set(bytes);
     t = new ctor(copy.buffer, 0, bytes.length / w);
