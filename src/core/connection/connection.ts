@@ -31,6 +31,7 @@ import {
   decodeTableColumnsBody,
   negotiateChunked,
   Dechunker,
+  dechunkBuffered,
   QueryKind,
   QueryStage,
   ClientInterface,
@@ -429,12 +430,8 @@ export class Connection {
           this.out.push(w, false);
           this.out.chunked = send === 'chunked';
           if (recv === 'chunked') {
-            // Bytes after the Hello are chunked: re-feed what is already buffered.
-            this.dechunker = new Dechunker();
-            const rest = this.input.cursor();
-            const tail = rest.buf.slice(rest.pos, rest.end);
-            this.input.consumeTo(rest.end);
-            for (const part of this.dechunker.push(tail)) this.input.push(part);
+            // Bytes after the Hello are chunked (also those already buffered).
+            this.dechunker = dechunkBuffered(this.input);
           }
         }
         this.state = 'idle';

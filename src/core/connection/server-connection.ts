@@ -31,6 +31,7 @@ import {
   decodeAddendum,
   negotiateChunked,
   Dechunker,
+  dechunkBuffered,
   encodeServerHello,
   encodeException,
   encodeProgress,
@@ -247,12 +248,8 @@ export class ServerConnection {
       }
       this.out.chunked = send;
       if (recv) {
-        // Everything after the addendum is chunked: re-feed what is buffered.
-        this.dechunker = new Dechunker();
-        const rest = this.input.cursor();
-        const tail = rest.buf.slice(rest.pos, rest.end);
-        this.input.consumeTo(rest.end);
-        for (const part of this.dechunker.push(tail)) this.input.push(part);
+        // Everything after the addendum is chunked (also what is already buffered).
+        this.dechunker = dechunkBuffered(this.input);
       }
     }
     this.state = 'idle';

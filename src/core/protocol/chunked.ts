@@ -4,6 +4,7 @@
 // the packet code. Sources: src/IO/WriteBufferFromPocoSocketChunked.cpp,
 // ReadBufferFromPocoSocketChunked.cpp, and the native protocol spec.
 
+import type { StreamBuffer } from '../io/stream-buffer.js';
 import { concatBytes } from '../io/writer.js';
 
 /** Largest chunk chwire writes (any size 1..2^32-1 is legal on the wire). */
@@ -93,4 +94,17 @@ export class Dechunker {
     }
     return out;
   }
+}
+
+/**
+ * The bytes after this point of `input` are chunked: a new Dechunker takes over,
+ * re-feeding what `input` already buffered; later bytes go through it too.
+ */
+export function dechunkBuffered(input: StreamBuffer): Dechunker {
+  const d = new Dechunker();
+  const rest = input.cursor();
+  const tail = rest.buf.slice(rest.pos, rest.end);
+  input.consumeTo(rest.end);
+  for (const part of d.push(tail)) input.push(part);
+  return d;
 }
