@@ -132,10 +132,6 @@ export interface InsertSummary {
   progress: Progress;
 }
 
-/**
- * A connection to ClickHouse, whatever carries it (native TCP, HTTP, the
- * embedded engine). The client layer (createClient) builds on this.
- */
 /** What a transport returns with a query's events. */
 export interface QueryHandle {
   queryId: string;
@@ -147,6 +143,10 @@ export interface QueryHandle {
   valuesCopied?(): void;
 }
 
+/**
+ * A connection to ClickHouse, whatever carries it (native TCP, HTTP, the
+ * embedded engine). The client layer (createClient) builds on this.
+ */
 export interface Transport {
   readonly kind: 'tcp' | 'http' | 'embedded';
   query(params: QueryParams, options: ValueOptions): AsyncIterable<QueryEvent> & QueryHandle;

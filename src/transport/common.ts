@@ -20,3 +20,17 @@ export function quoteTable(t: string): string {
   if (/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(t) || /[`"]/.test(t)) return t;
   return quoteIdentifier(t);
 }
+
+/** Whether a query's data blocks may be recycled, and the reader decoding them now. */
+export interface RecycleControl {
+  recycle: boolean;
+  reader?: { recycleBlocks: boolean };
+}
+
+/** QueryHandle.valuesCopied for a query run under `ctl`: recycle from now on. */
+export function valuesCopiedFor(ctl: RecycleControl): () => void {
+  return () => {
+    ctl.recycle = true;
+    if (ctl.reader) ctl.reader.recycleBlocks = true;
+  };
+}

@@ -26,16 +26,13 @@ import type { ValueOptions } from '../core/columns/column.js';
 import { codecSet, noneCodec, pureLz4Codec, type CodecSet } from '../core/compression/codec.js';
 import { FrameDecoder } from '../core/compression/decoder.js';
 import { encodeFrames } from '../core/compression/frame.js';
-import { isNeedMore } from '../core/errors.js';
-import { StreamBuffer } from '../core/io/stream-buffer.js';
-import { SlabRecycler } from '../core/io/slab-recycler.js';
 import { concatBytes } from '../core/io/writer.js';
 import type { Block } from '../core/native/block-types.js';
-import { BlockDecoder, decodeNative } from '../core/native/reader.js';
+import { NativeStreamDecoder, decodeNative } from '../core/native/reader.js';
 import { encodeNative, type BlockInput } from '../core/native/writer.js';
 import { formatClientName } from '../core/protocol/client-name.js';
 import { bindQueryParams, extractParamTypes, formatParamText, formatSqlLiteral, quoteIdentifier, type ParamValue } from '../core/protocol/params.js';
-import { newQueryId, quoteTable, settingText } from './common.js';
+import { newQueryId, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
 
 /** HTTP-only client options (read from the client's options object). */
 export interface HttpOptions {
@@ -250,33 +247,18 @@ const BODY_SLAB_BYTES = 1024 * 1024;
  * the last bytes seen so that an exception the server appended after HTTP 200
  * (it writes it after the last complete block) can be recovered.
  */
-class NativeBodyDecoder {
-  private readonly recycler = new SlabRecycler((n) => new Uint8Array(n), BODY_SLAB_BYTES);
-  private readonly input = new StreamBuffer(this.recycler.take, BODY_SLAB_BYTES);
-  private readonly decoder: BlockDecoder;
-  /** Blocks completed from now on are tracked, and their buffers reused once released. */
-  recycle = false;
-  /** Absolute offset of the last block boundary. */
-  private boundary = 0;
+class NativeBodyDecoder extends NativeStreamDecoder {
   private window: Uint8Array[] = [];
   private windowBytes = 0;
   private windowStart = 0;
-  private pushed = 0;
 
   constructor(options: ValueOptions) {
-    this.decoder = new BlockDecoder(0, options);
-    this.input.onRetire = this.recycler.retire;
-  }
-
-  /** The consumer is done with a block (see recycle). */
-  release(block: Block): void {
-    this.recycler.release(block);
+    super(options, undefined, BODY_SLAB_BYTES);
   }
 
   remember(chunk: Uint8Array): void {
     this.window.push(chunk);
     this.windowBytes += chunk.length;
-    this.pushed += chunk.length;
     while (this.window.length > 1 && this.windowBytes - this.window[0]!.length >= TAIL_WINDOW) {
       const d = this.window.shift()!;
       this.windowBytes -= d.length;
@@ -284,35 +266,9 @@ class NativeBodyDecoder {
     }
   }
 
-  push(chunk: Uint8Array, out: Block[]): void {
+  override push(chunk: Uint8Array): Block[] {
     this.remember(chunk);
-    this.input.push(chunk);
-    const buf = this.input;
-    while (buf.available > 0 && !this.decoder.waiting(buf.absEnd)) {
-      const c = buf.cursor();
-      if (!this.decoder.inProgress) this.recycler.blockStart(buf.buf);
-      try {
-        const block = this.decoder.read(c, buf.base);
-        this.recycler.blockEnd(block, buf.buf, this.recycle);
-        out.push(block);
-        buf.consumeTo(c.pos);
-        this.boundary = buf.base + c.pos;
-        if (buf.available === 0) this.boundary = this.pushed;
-      } catch (e) {
-        if (isNeedMore(e)) {
-          buf.consumeTo(c.pos);
-          // Size (and align) the buffer once for the rest of the block.
-          buf.reserve(this.decoder.wantAbs, this.decoder.alignAbs, this.decoder.expectAbs);
-          break;
-        }
-        throw e;
-      }
-    }
-  }
-
-  /** True when the body ended inside a block. */
-  get incomplete(): boolean {
-    return this.input.available > 0 || this.decoder.inProgress;
+    return super.push(chunk);
   }
 
   /** The bytes after the last complete block (when still in the window). */
@@ -632,16 +588,11 @@ export class HttpTransport implements Transport {
 
   query(p: QueryParams, options: ValueOptions): AsyncIterable<QueryEvent> & QueryHandle {
     const queryId = p.query_id ?? newQueryId();
-    const rc: { recycle: boolean; decoder?: NativeBodyDecoder } = { recycle: false };
-    const it = this.run(p, queryId, options, rc);
-    const valuesCopied = () => {
-      rc.recycle = true;
-      if (rc.decoder) rc.decoder.recycle = true;
-    };
-    return Object.assign(it, { queryId, valuesCopied });
+    const rc: RecycleControl = { recycle: false };
+    return Object.assign(this.run(p, queryId, options, rc), { queryId, valuesCopied: valuesCopiedFor(rc) });
   }
 
-  private async *run(p: QueryParams, queryId: string, valueOptions: ValueOptions, rc: { recycle: boolean; decoder?: NativeBodyDecoder }): AsyncGenerator<QueryEvent> {
+  private async *run(p: QueryParams, queryId: string, valueOptions: ValueOptions, rc: RecycleControl): AsyncGenerator<QueryEvent> {
     const ctl = new RequestControl(p.abort_signal, this.timeout());
     let finished = false;
     let sent = false;
@@ -678,8 +629,8 @@ export class HttpTransport implements Transport {
         if (!isZero(d)) yield { type: 'progress', progress: d };
       }
       const decoder = new NativeBodyDecoder(valueOptions);
-      decoder.recycle = rc.recycle;
-      rc.decoder = decoder;
+      decoder.recycleBlocks = rc.recycle;
+      rc.reader = decoder;
       const frames = codecs ? new FrameDecoder(codecs) : undefined;
       const blocks: Block[] = [];
       if (res.body) {
@@ -689,8 +640,8 @@ export class HttpTransport implements Transport {
           if (r.done) break;
           ctl.touch();
           try {
-            if (frames) for (const payload of frames.push(r.value)) decoder.push(payload, blocks);
-            else decoder.push(r.value, blocks);
+            if (frames) for (const payload of frames.push(r.value)) blocks.push(...decoder.push(payload));
+            else blocks.push(...decoder.push(r.value));
           } catch (e) {
             throw await this.trailingException(e, decoder, reader, frames);
           }

@@ -30,13 +30,7 @@ import {
 } from '../client/types.js';
 import { createNodeCodecs } from './compression.js';
 import { logEntries } from '../client/result-set.js';
-import { newQueryId, quoteTable, settingText } from './common.js';
-
-/** Whether a query's data blocks may be recycled, and the connection it runs on. */
-interface RecycleControl {
-  recycle: boolean;
-  conn?: Connection;
-}
+import { newQueryId, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
 
 /** Blocks buffered ahead of the consumer before the socket is paused. */
 const HIGH_WATER_EVENTS = 16;
@@ -617,12 +611,7 @@ export class TcpTransport implements Transport {
         }
       }
     };
-    const it = gen();
-    const valuesCopied = () => {
-      ctl.recycle = true;
-      if (ctl.conn) ctl.conn.recycleBlocks = true;
-    };
-    return Object.assign(it, { queryId, valuesCopied });
+    return Object.assign(gen(), { queryId, valuesCopied: valuesCopiedFor(ctl) });
   }
 
   /** Run a query on a pooled connection, yielding events; handles abort/timeout with a real Cancel. */
@@ -666,7 +655,7 @@ export class TcpTransport implements Transport {
       // Data blocks' buffers are recycled once released: with reuse_buffers, or once the
       // consumer said it copies values out (blocks already decoded stay pinned).
       c.conn.recycleBlocks = ctl.recycle;
-      ctl.conn = c.conn;
+      ctl.reader = c.conn;
       c.conn.query(req);
       sent = true;
       await c.flush();
@@ -707,7 +696,7 @@ export class TcpTransport implements Transport {
       throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      ctl.conn = undefined;
+      ctl.reader = undefined;
       c.conn.recycleBlocks = false;
       c.conn.releaseAllBlocks();
       if (sent && !finished && !c.closed && c.conn.state !== 'broken') {

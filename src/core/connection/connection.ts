@@ -546,4 +546,3 @@ export class Connection {
 }
 
 export { NEED_MORE };
-

@@ -28,14 +28,15 @@ export class SlabRecycler {
 
   /** A slab of at least n bytes (allocator for a StreamBuffer). */
   take = (n: number): Uint8Array => {
-    let s: Uint8Array | undefined;
     // Smallest free slab that fits (the list is short).
+    let best = -1;
     for (let i = 0; i < this.free.length; i++) {
-      const f = this.free[i]!;
-      if (f.length >= n && (!s || f.length < s.length)) s = f;
+      const len = this.free[i]!.length;
+      if (len >= n && (best < 0 || len < this.free[best]!.length)) best = i;
     }
-    if (s) {
-      this.free.splice(this.free.indexOf(s), 1);
+    let s: Uint8Array;
+    if (best >= 0) {
+      s = this.free.splice(best, 1)[0]!;
       this.freeBytes -= s.length;
     } else s = this.alloc(Math.ceil(Math.max(n, 1) / this.size) * this.size);
     this.state.set(s, { refs: 0, retired: false, pinned: false });

@@ -4,6 +4,7 @@
 import { ChwireError, DecodeError, LimitError, NEED_MORE, isNeedMore } from '../errors.js';
 import { Cursor } from '../io/cursor.js';
 import { StreamBuffer } from '../io/stream-buffer.js';
+import { SlabRecycler } from '../io/slab-recycler.js';
 import { Limits } from '../limits.js';
 import { type AnyCodec, type Column, type DecodeContext, type ValueOptions, DecodedColumn } from '../columns/column.js';
 import { CodecCache } from '../columns/registry.js';
@@ -111,14 +112,14 @@ export class BlockDecoder {
     return this.partial !== undefined;
   }
 
-  /** True while a partial block still waits for a byte before `absEnd` arrives: retrying is pointless. */
+  /** True while the byte the last attempt needed lies at or beyond `absEnd`: retrying is pointless. */
   waiting(absEnd: number): boolean {
-    return this.partial !== undefined && absEnd < this.wantAbs;
+    return absEnd < this.wantAbs;
   }
 
   /** `base` = absolute stream offset of c.buf[0] (memo keys survive buffer moves). */
   read(c: Cursor, base = 0): Block {
-    if (base + c.end < this.wantAbs) {
+    if (this.waiting(base + c.end)) {
       c.wantPos = this.wantAbs - base;
       throw NEED_MORE;
     }
@@ -213,10 +214,26 @@ export function decodeNative(bytes: Uint8Array, options: NativeReadOptions = {})
 export class NativeStreamDecoder {
   private readonly input: StreamBuffer;
   private readonly decoder: BlockDecoder;
+  private readonly recycler: SlabRecycler | undefined;
+  /**
+   * With `slab` given: blocks completed from now on are tracked, and the buffers
+   * under them reused once each is release()d (blocks completed before stay intact).
+   */
+  recycleBlocks = false;
+  /** Absolute stream offset just after the last complete block. */
+  boundary = 0;
 
-  /** `alloc` may return uninitialised memory (e.g. Buffer.allocUnsafeSlow in Node). */
-  constructor(options: NativeReadOptions = {}, alloc?: (n: number) => Uint8Array) {
-    this.input = new StreamBuffer(alloc);
+  /**
+   * `alloc` may return uninitialised memory (e.g. Buffer.allocUnsafeSlow in Node).
+   * `slab`: gather bytes in buffers of at least this size that can be recycled
+   * (see recycleBlocks).
+   */
+  constructor(options: NativeReadOptions = {}, alloc?: (n: number) => Uint8Array, slab?: number) {
+    if (slab) {
+      this.recycler = new SlabRecycler(alloc ?? ((n) => new Uint8Array(n)), slab);
+      this.input = new StreamBuffer(this.recycler.take, slab);
+      this.input.onRetire = this.recycler.retire;
+    } else this.input = new StreamBuffer(alloc);
     this.decoder = new BlockDecoder(options.revision ?? 0, options);
   }
 
@@ -226,8 +243,12 @@ export class NativeStreamDecoder {
     const buf = this.input;
     while (buf.available > 0 && !this.decoder.waiting(buf.absEnd)) {
       const c = buf.cursor();
+      if (!this.decoder.inProgress) this.recycler?.blockStart(buf.buf);
       try {
-        out.push(this.decoder.read(c, buf.base));
+        const block = this.decoder.read(c, buf.base);
+        this.recycler?.blockEnd(block, buf.buf, this.recycleBlocks);
+        out.push(block);
+        this.boundary = buf.base + c.pos;
         buf.consumeTo(c.pos);
       } catch (e) {
         if (isNeedMore(e)) {
@@ -241,9 +262,19 @@ export class NativeStreamDecoder {
     return out;
   }
 
+  /** The consumer is done with a block (see recycleBlocks). */
+  release(block: Block): void {
+    this.recycler?.release(block);
+  }
+
+  /** True when the input so far ends inside a block. */
+  get incomplete(): boolean {
+    return this.input.available > 0 || this.decoder.inProgress;
+  }
+
   /** Call at end of input: throws if a block was cut short. */
   end(): void {
-    if (this.input.available > 0 || this.decoder.inProgress)
+    if (this.incomplete)
       throw new DecodeError(`Native stream ended inside a block (${this.input.available} bytes unread)`, 'CHWIRE_TRUNCATED');
   }
 }
