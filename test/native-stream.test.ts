@@ -167,3 +167,40 @@ test('a String column arriving in small chunks is buffered in a few allocations 
   // with it, the column's room is reserved once it has seen its first chunk.
   assert.ok(sizes.length <= 4, `allocations: ${sizes.join(', ')} for ${bytes.length} bytes`);
 });
+
+test('NativeStreamDecoder with slabs: released blocks let buffers be reused; unreleased ones stay intact', () => {
+  const rowsPerBlock = 20000;
+  const blockCount = 40;
+  const parts: Uint8Array[] = [];
+  for (let b = 0; b < blockCount; b++) {
+    const ids = Array.from({ length: rowsPerBlock }, (_, i) => BigInt(b * rowsPerBlock + i));
+    parts.push(encodeNative({ columns: [{ name: 'id', type: 'UInt64', values: ids }, { name: 's', type: 'String', values: ids.map((x) => `v${x}`) }] }));
+  }
+  const run = (recycle: boolean) => {
+    let allocations = 0;
+    const d = new NativeStreamDecoder({}, (n) => (allocations++, new Uint8Array(n)), 1 << 20);
+    d.recycleBlocks = recycle;
+    const kept: Block[] = [];
+    let next = 0n;
+    for (const p of parts)
+      for (let o = 0; o < p.length; o += 65536)
+        for (const b of d.push(p.subarray(o, o + 65536))) {
+          const ids = b.columns[0]!.toArray() as BigUint64Array;
+          const s = b.columns[1]!.toArray() as string[];
+          for (let i = 0; i < ids.length; i++) if (ids[i] !== next + BigInt(i) || s[i] !== `v${next + BigInt(i)}`) assert.fail(`row ${next + BigInt(i)}`);
+          next += BigInt(ids.length);
+          if (recycle) d.release(b);
+          else kept.push(b);
+        }
+    d.end();
+    assert.equal(next, BigInt(rowsPerBlock * blockCount));
+    // Blocks never released are still intact after everything else arrived.
+    let again = 0n;
+    for (const b of kept) for (const x of b.columns[0]!.toArray() as BigUint64Array) assert.equal(x, again++);
+    return allocations;
+  };
+  const fresh = run(false);
+  const recycled = run(true);
+  assert.ok(fresh >= 15, `without recycling: ${fresh} allocations`);
+  assert.ok(recycled <= 4, `with recycling: ${recycled} allocations`);
+});
