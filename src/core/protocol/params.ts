@@ -13,6 +13,8 @@
 // what it substituted.
 
 import { EncodeError } from '../errors.js';
+import { quoteString, quoteWith } from '../types/printer.js';
+import { SIMPLE_UNESCAPES } from '../types/parser.js';
 import { SettingFlags } from './codes.js';
 import type { Setting } from './common.js';
 
@@ -32,9 +34,9 @@ export type ParamTypes = Readonly<Record<string, string>>;
 
 // ---------------------------------------------------------------- escaping
 
-const QUOTED_ESCAPES: Record<string, string> = {
+/** Escapes of writeEscapedString (the text format of String). */
+const TEXT_ESCAPES: Record<string, string> = {
   '\\': '\\\\',
-  "'": "\\'",
   '\b': '\\b',
   '\f': '\\f',
   '\n': '\\n',
@@ -44,9 +46,7 @@ const QUOTED_ESCAPES: Record<string, string> = {
 };
 
 /** A single-quoted string in ClickHouse syntax (writeQuotedString / Field::dump of a String). */
-export function quoteString(s: string): string {
-  return "'" + s.replace(/[\\'\b\f\n\r\t\0]/g, (ch) => QUOTED_ESCAPES[ch]!) + "'";
-}
+export { quoteString };
 
 /** The native-parameter wire value: Field::dump of the parameter text. */
 export const quoteFieldDump = quoteString;
@@ -65,37 +65,24 @@ export function unquoteFieldDump(s: string): string {
     }
     const e = s[++i];
     if (e === undefined || i >= s.length - 1) throw new EncodeError('dangling backslash in parameter value', 'CHWIRE_BAD_PARAM');
-    switch (e) {
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case '0': out += '\0'; break;
-      case 'a': out += '\x07'; break;
-      case 'v': out += '\v'; break;
-      case 'e': out += '\x1b'; break;
-      case 'x': {
-        const hex = s.slice(i + 1, i + 3);
-        if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new EncodeError('bad \\x escape in parameter value', 'CHWIRE_BAD_PARAM');
-        out += String.fromCharCode(parseInt(hex, 16));
-        i += 2;
-        break;
-      }
-      default: out += e;
-    }
+    if (e === 'x') {
+      const hex = s.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new EncodeError('bad \\x escape in parameter value', 'CHWIRE_BAD_PARAM');
+      out += String.fromCharCode(parseInt(hex, 16));
+      i += 2;
+    } else out += SIMPLE_UNESCAPES[e] ?? e;
   }
   return out;
 }
 
 /** TSV-style escaping (writeEscapedString): the escaped text format of String. */
 function escapeText(s: string): string {
-  return s.replace(/[\\\b\f\n\r\t\0]/g, (ch) => QUOTED_ESCAPES[ch]!);
+  return s.replace(/[\\\b\f\n\r\t\0]/g, (ch) => TEXT_ESCAPES[ch]!);
 }
 
 /** A back-quoted identifier. */
 export function quoteIdentifier(name: string): string {
-  return '`' + name.replace(/[\\`]/g, (ch) => '\\' + ch).replace(/[\b\f\n\r\t\0]/g, (ch) => QUOTED_ESCAPES[ch]!) + '`';
+  return quoteWith(name, '`');
 }
 
 // ---------------------------------------------------------------- type names

@@ -26,6 +26,9 @@ import type { TypeArg, TypeNode } from './type-node.js';
 
 // Character classes for ASCII; code units >= 0x80 are treated as word chars in
 // bare words (ClickHouse's lexer does the same for UTF-8 bytes).
+/** The one-letter escapes both readers of quoted text decode (readEscapedString's table). */
+export const SIMPLE_UNESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', a: '\x07', e: '\x1b', '0': '\0' };
+
 const WORD = new Uint8Array(128); // [A-Za-z0-9_$]
 const DIGIT = new Uint8Array(128);
 const SPACE = new Uint8Array(128);
@@ -215,21 +218,12 @@ class Scanner {
         continue;
       }
       flush();
-      switch (e) {
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'v': out += '\v'; break;
-        case 'a': out += '\x07'; break;
-        case 'e': out += '\x1b'; break;
-        case '0': out += '\0'; break;
-        case '\\': case "'": case '"': case '`': case '/': out += e; break;
-        case 'N': break; // \N reads as nothing (the server's NULL marker)
-        // Any other escape keeps its backslash (the server does so for LIKE patterns: '100\%').
-        default: out += '\\' + e;
-      }
+      // \N reads as nothing (the server's NULL marker); any other unknown escape keeps its
+      // backslash (the server does so for LIKE patterns: '100\%').
+      const simple = SIMPLE_UNESCAPES[e];
+      if (simple !== undefined) out += simple;
+      else if (e === '\\' || e === "'" || e === '"' || e === '`' || e === '/') out += e;
+      else if (e !== 'N') out += '\\' + e;
       chunkStart = p;
     }
   }
