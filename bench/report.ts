@@ -2,33 +2,17 @@
 // (a bar chart of chwire's speed ratio against each peer, log scale).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CodecCase } from './codecs.js';
+import type { CompressionBenchResult } from './compression.js';
+import type { CaseResult, PeerResult } from './run.js';
 
-interface PeerResult {
-  peer: string;
-  rowsPerSec?: number;
-  medianSeconds?: number;
-  minSeconds?: number;
-  maxSeconds?: number;
-  p50?: number;
-  p99?: number;
-  rssMB?: number;
-  note?: string;
-  samples: unknown[];
-}
-interface CaseResult {
-  name: string;
-  description: string;
-  metric: 'rate' | 'latency' | 'memory';
-  results: PeerResult[];
-  ratios: Record<string, number>;
-}
 interface BenchRecord {
   date: string;
   runs: number;
   machine: { cpu: string; cores: number; memoryGB: number; node: string; platform: string };
   server: string;
   cases: CaseResult[];
-  micro: { codecs?: CodecRow[]; codecsNode24?: CodecRow[]; codecsNode?: string; node24?: string; compression?: { cityHash128GBps: number; lz4DecompressVsC: Record<string, number>; codecs: { codec: string; data: string; compressMBps: number; decompressMBps: number }[]; reference: { tool: string; data: string; compressMBps: number; decompressMBps: number }[] } };
+  micro: { codecs?: CodecCase[]; codecsNode24?: CodecCase[]; codecsNode?: string; node24?: string; compression?: CompressionBenchResult };
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -92,16 +76,6 @@ export function renderMarkdown(rec: BenchRecord, notes: string): string {
     md += '\n';
   }
   return md + '<!-- notes -->\n' + notes;
-}
-
-interface CodecRow {
-  type: string;
-  decodeGBps: number;
-  decodeMRowsPerSec: number;
-  decodeVsCopy: number;
-  unalignedDecodeVsCopy?: number;
-  encodeGBps: number;
-  encodeVsDecode: number;
 }
 
 export function writeReport(rec: BenchRecord, root: string): void {

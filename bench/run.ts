@@ -30,7 +30,7 @@ interface Sample {
   p99?: number;
   rssMB?: number;
 }
-interface PeerResult {
+export interface PeerResult {
   peer: string;
   samples: Sample[];
   medianSeconds?: number;
@@ -42,7 +42,7 @@ interface PeerResult {
   rssMB?: number;
   note?: string;
 }
-interface CaseResult {
+export interface CaseResult {
   name: string;
   description: string;
   /** 'rate' (rows/s, higher better) or 'latency' (ms, lower better) or 'memory'. */
