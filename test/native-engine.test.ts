@@ -191,3 +191,50 @@ test('engine oracle: value options (Date objects, int64 as number/string, bytes)
   assert.equal(big.withOptions({ int64: 'number' }).get(0), 12345678901234567890n);
   assert.deepEqual(Array.from(s.withOptions({ strings: 'bytes' }).get(0)), [0xc3, 0xa9]);
 });
+
+/** Value options whose forms differ; readers and get() must give what toArray() gives under each. */
+const OPTION_SETS = [
+  {},
+  { dates: 'string', serverTimezone: 'Europe/Berlin' },
+  { dates: 'Date' },
+  { dates: 'bigint' },
+  { int64: 'number' },
+  { int64: 'string' },
+  { strings: 'bytes' },
+  { arrays: 'typed' },
+  { maps: 'object' },
+  { decimal: 'number' },
+  { decimal: 'bigint' },
+] as const;
+
+/** More types for the reader test (their values are checked against the engine in types-*.test.ts). */
+const READER_CASES: [string, string, number?][] = [
+  ['Variant, Dynamic, JSON, Time, geo', `
+    CAST(if(number % 2 = 0, toString(number), number), 'Variant(String, UInt64)') AS v, if(number % 3 = 0, NULL, number)::Dynamic AS dyn,
+    CAST(concat('{"a": ', toString(number), ', "s": "x"}'), 'JSON') AS j, [CAST(number, 'Variant(UInt64, String)')] AS av,
+    (number::Dynamic, toDateTime64(number, 6, 'UTC')) AS td, toTime(number * 61) AS tm, toTime64(number * 61.5, 3) AS tm64,
+    (1.5, 2.5)::Point AS pt, [(0., 0.), (1., number)]::Ring AS ring, map('k', [toLowCardinality(toString(number))]) AS mlc`, 7],
+  // Long enough ASCII String columns for the bulk-decoded path, plain and inside other types.
+  ['ASCII strings in bulk', `
+    toString(number) AS s, if(number % 2 = 0, NULL, concat('v', toString(number))) AS ns, [toString(number), 'x'] AS a,
+    (toString(number), number) AS t, map(toString(number), toString(number * 2)) AS m, toFixedString(toString(number % 100), 2) AS fs`, 3000],
+];
+
+test('engine oracle: column readers and get() give exactly what toArray() gives, under every value option', async () => {
+  for (const [label, select, rows = 5] of [...CASES, ...READER_CASES]) {
+    const bytes = await engineNative(`SELECT ${select} FROM numbers(${rows})`, { max_block_size: 7000 });
+    for (const b of decodeNative(bytes))
+      for (const col of b.columns)
+        for (const opts of OPTION_SETS) {
+          const c = (col as unknown as { withOptions(o: object): typeof col }).withOptions(opts);
+          const all = c.toArray();
+          const read = c.reader();
+          const where = `${label}: ${c.name} ${c.type} ${JSON.stringify(opts)}`;
+          assert.equal(all.length, b.rowCount, where);
+          for (let i = 0; i < b.rowCount; i++) {
+            assert.deepEqual(read(i), all[i], `${where} row ${i} (reader)`);
+            if (i < 50) assert.deepEqual(c.get(i), all[i], `${where} row ${i} (get)`);
+          }
+        }
+  }
+});

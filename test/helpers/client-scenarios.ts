@@ -152,6 +152,77 @@ export function clientScenarios(
       assert.deepEqual(empty.meta, [{ name: 'x', type: 'UInt64' }]);
     });
 
+    test('rows() and stream(): the rows of json(); leaving early ends the query and frees the connection; errors reach the consumer', async (t) => {
+      if (!tg) return t.skip(skipReason);
+      const sql =
+        "SELECT number AS n, toString(number) AS s, toDateTime(1600000000 + number, 'UTC') AS t, [number, 1] AS a, if(number % 3 = 0, NULL, number) AS m FROM numbers(30000) SETTINGS max_block_size = 7000";
+      const all = await (await client.query({ query: sql })).json();
+      assert.equal(all.length, 30000);
+      const viaRows: unknown[] = [];
+      for await (const r of (await client.query({ query: sql })).rows()) viaRows.push(r);
+      assert.deepEqual(viaRows, all);
+      const viaStream: unknown[] = [];
+      for await (const r of (await client.query({ query: sql })).stream() as Readable) viaStream.push(r);
+      assert.deepEqual(viaStream, all);
+      // next() calls made without waiting are answered in order.
+      const it = (await client.query({ query: sql })).rows();
+      const firsts = await Promise.all(Array.from({ length: 7005 }, () => it.next()));
+      assert.deepEqual(
+        firsts.map((r) => r.value),
+        all.slice(0, 7005),
+      );
+      await it.return!();
+
+      // One connection: each early exit must give it back (else the next query waits for request_timeout).
+      const one = createClient({ url: tg.url, max_open_connections: 1, request_timeout: 20_000 });
+      try {
+        const endless = 'SELECT number AS n FROM system.numbers SETTINGS max_block_size = 1000';
+        let seen = 0;
+        for await (const r of (await one.query({ query: endless })).rows<{ n: bigint }>()) if (++seen === 2500) break;
+        assert.equal(seen, 2500);
+        const s = (await one.query({ query: endless })).stream() as Readable;
+        let got = 0;
+        for await (const r of s) {
+          assert.equal((r as { n: bigint }).n, BigInt(got));
+          if (++got === 3000) break; // destroys the stream
+        }
+        assert.ok(s.destroyed);
+        const s2 = (await one.query({ query: endless })).stream() as Readable;
+        await new Promise<void>((resolve, reject) => {
+          s2.once('data', () => {
+            s2.destroy();
+            resolve();
+          });
+          s2.once('error', reject);
+        });
+        const t0 = Date.now();
+        assert.deepEqual(await (await one.query({ query: 'SELECT 7 AS x' })).json(), [{ x: 7 }]);
+        assert.ok(Date.now() - t0 < 10_000, 'the connection came back at once');
+
+        // A server exception after some rows: rows() rejects, stream() emits the error, with the server's code.
+        const failing = 'SELECT number AS n FROM numbers(100000) WHERE throwIf(number = 50000) = 0 SETTINGS max_block_size = 1000';
+        let before = 0;
+        await assert.rejects(
+          (async () => {
+            for await (const _ of (await one.query({ query: failing })).rows()) before++;
+          })(),
+          (e: unknown) => e instanceof ClickHouseError && e.code === 395,
+        );
+        assert.ok(before >= 1000 && before <= 50000, `rows before the error: ${before}`);
+        let streamed = 0;
+        await assert.rejects(
+          (async () => {
+            for await (const _ of (await one.query({ query: failing })).stream() as Readable) streamed++;
+          })(),
+          (e: unknown) => e instanceof ClickHouseError && e.code === 395,
+        );
+        assert.ok(streamed <= 50000);
+        assert.deepEqual(await (await one.query({ query: 'SELECT 8 AS x' })).json(), [{ x: 8 }]);
+      } finally {
+        await one.close();
+      }
+    });
+
     test('connection options: url with user and database, host/port/username/database', async (t) => {
       if (!tg) return t.skip(skipReason);
       const a = createClient({ url: `clickhouse://default@${tg.host}:${tg.port}/system` });

@@ -4,7 +4,7 @@ import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { Limits } from '../limits.js';
-import { type Codec, type AnyCodec, type ValueOptions, RowValueError, describeValue, mapArray } from './column.js';
+import { type Codec, type AnyCodec, type ValueOptions, type ValueReader, RowValueError, describeValue, mapArray, readerOf } from './column.js';
 
 export interface ArrayData {
   /** ends[i] = end offset of row i in the flattened elements. */
@@ -70,6 +70,25 @@ export function flattenRows(values: ArrayLike<unknown>, what: string): { ends: U
 
 export function makeArrayCodec(node: TypeNode, inner: AnyCodec): Codec<ArrayData> {
   const typeName = `Array(${inner.typeName})`;
+  /** Rows as arrays (or, with arrays: 'typed', views of a fixed-width inner column). */
+  const reader = (d: ArrayData, o: ValueOptions): ValueReader => {
+    const { ends } = d;
+    if (o.arrays === 'typed') {
+      const all = inner.toArray(d.inner, o);
+      if (ArrayBuffer.isView(all)) {
+        const t = all as unknown as Uint8Array;
+        return (i) => t.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]!);
+      }
+    }
+    const r = readerOf(inner, d.inner, o);
+    return (i) => {
+      const s = i === 0 ? 0 : ends[i - 1]!;
+      const e = ends[i]!;
+      const out = new Array<unknown>(e - s);
+      for (let k = s; k < e; k++) out[k - s] = r(k);
+      return out;
+    };
+  };
   const rowValue = (d: ArrayData, i: number, o: ValueOptions): unknown => {
     const s = i === 0 ? 0 : d.ends[i - 1]!;
     const e = d.ends[i]!;
@@ -92,8 +111,9 @@ export function makeArrayCodec(node: TypeNode, inner: AnyCodec): Codec<ArrayData
     },
     length: (d) => d.ends.length,
     get: rowValue,
+    reader,
     toArray(d, o) {
-      return mapArray(d.ends.length, (i) => rowValue(d, i, o));
+      return mapArray(d.ends.length, reader(d, o));
     },
     fromValues(values) {
       const { ends, flat, rowOf } = flattenRows(values, typeName);

@@ -62,6 +62,12 @@ export interface Codec<D = unknown> {
   decode(c: Cursor, rows: number, prefix: unknown, ctx: DecodeContext): D;
   length(d: D): number;
   get(d: D, row: number, opts: ValueOptions): unknown;
+  /**
+   * A function giving any row's value as get() does, with the per-column work
+   * (bulk text decoding, choosing the value form) done once. Optional: readerOf()
+   * falls back to get().
+   */
+  reader?(d: D, opts: ValueOptions): ValueReader;
   /** All values; TypedArray for fixed-width numerics. */
   toArray(d: D, opts: ValueOptions): ArrayLike<unknown>;
   /** Convert JS values (value-mapping.md forms and obvious alternatives) to data. Throws RowValueError. */
@@ -70,6 +76,14 @@ export interface Codec<D = unknown> {
   encode(w: Writer, d: D, ctx: EncodeContext): void;
   /** The value used for NULL slots inside Nullable and for missing values. */
   defaultValue(): unknown;
+}
+
+/** The value of one row of a column; see Codec.reader. */
+export type ValueReader = (row: number) => unknown;
+
+/** A reader for `d`: the codec's own, or one calling get(). */
+export function readerOf<D>(codec: Codec<D>, d: D, o: ValueOptions): ValueReader {
+  return codec.reader ? codec.reader(d, o) : (i) => codec.get(d, i, o);
 }
 
 /** Codec helpers for types without a state prefix. */
@@ -86,6 +100,12 @@ export interface Column {
   readonly type: string;
   readonly length: number;
   get(row: number): unknown;
+  /**
+   * A function giving any row's value (as get() does) with the column's set-up
+   * done once: the way to visit rows one at a time without materialising the
+   * whole column first (values then die young unless kept).
+   */
+  reader(): ValueReader;
   toArray(): ArrayLike<unknown>;
 }
 
@@ -104,6 +124,9 @@ export class DecodedColumn<D = unknown> implements Column {
   }
   get(row: number): unknown {
     return this.codec.get(this.data, row, this.options);
+  }
+  reader(): ValueReader {
+    return readerOf(this.codec, this.data, this.options);
   }
   toArray(): ArrayLike<unknown> {
     return this.codec.toArray(this.data, this.options);

@@ -3,7 +3,7 @@
 import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type Codec, type ValueOptions, RowValueError, noPrefix } from './column.js';
+import { type Codec, type ValueOptions, type ValueReader, RowValueError, mapArray, noPrefix } from './column.js';
 import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
 import { formatDateTime, formatDays, parseDateTime, parseDays } from './timezone.js';
 
@@ -18,10 +18,12 @@ export function makeDateCodec(node: TypeNode): Codec<FixedData> {
   // Date32 spans 1900-01-01 .. 2299-12-31 (ClickHouse 22.8+).
   const min = is32 ? -25567 : 0;
   const max = is32 ? 120529 : 65535;
-  const value = (days: number, o: ValueOptions): unknown => {
-    if (o.dates === 'Date') return new Date(days * 86400000);
-    if (o.dates === 'bigint') return days;
-    return formatDays(days);
+  const convert = (o: ValueOptions): ((days: number) => unknown) => (o.dates === 'Date' ? (x) => new Date(x * 86400000) : o.dates === 'bigint' ? (x) => x : formatDays);
+  const value = (days: number, o: ValueOptions): unknown => convert(o)(days);
+  const reader = (d: FixedData, o: ValueOptions): ValueReader => {
+    const t = typedOf<Int32Array>(d, ctor);
+    const f = convert(o);
+    return (i) => f(t[i]!);
   };
   return {
     typeName: node.name,
@@ -30,7 +32,8 @@ export function makeDateCodec(node: TypeNode): Codec<FixedData> {
     decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
     length: (d) => d.rows,
     get: (d, i, o) => value(typedOf<Int32Array>(d, ctor)[i]!, o),
-    toArray: (d, o) => Array.from(typedOf<Int32Array>(d, ctor), (x) => value(x, o)),
+    reader,
+    toArray: (d, o) => mapArray(d.rows, reader(d, o)),
     fromValues(values) {
       const n = values.length;
       const t = is32 ? new Int32Array(n) : new Uint16Array(n);
@@ -56,15 +59,22 @@ export function makeDateCodec(node: TypeNode): Codec<FixedData> {
 export function makeDateTimeCodec(node: TypeNode, tz: string | undefined): Codec<FixedData> {
   const typeName = tz === undefined ? 'DateTime' : `DateTime(${quoteTz(tz)})`;
   const u32 = Uint32Array as unknown as TypedCtor;
-  const value = (sec: number, o: ValueOptions): unknown => {
+  const convert = (o: ValueOptions): ((sec: number) => unknown) => {
     switch (o.dates) {
-      case 'string':
-        return formatDateTime(sec, tz ?? o.serverTimezone);
+      case 'string': {
+        const zone = tz ?? o.serverTimezone;
+        return (x) => formatDateTime(x, zone);
+      }
       case 'bigint':
-        return BigInt(sec);
+        return BigInt;
       default:
-        return new Date(sec * 1000);
+        return (x) => new Date(x * 1000);
     }
+  };
+  const reader = (d: FixedData, o: ValueOptions): ValueReader => {
+    const t = typedOf<Uint32Array>(d, u32);
+    const f = convert(o);
+    return (i) => f(t[i]!);
   };
   return {
     typeName,
@@ -72,8 +82,9 @@ export function makeDateTimeCodec(node: TypeNode, tz: string | undefined): Codec
     readPrefix: noPrefix,
     decode: (c: Cursor, rows: number) => readFixed(c, rows, 4),
     length: (d) => d.rows,
-    get: (d, i, o) => value(typedOf<Uint32Array>(d, u32)[i]!, o),
-    toArray: (d, o) => Array.from(typedOf<Uint32Array>(d, u32), (x) => value(x, o)),
+    get: (d, i, o) => convert(o)(typedOf<Uint32Array>(d, u32)[i]!),
+    reader,
+    toArray: (d, o) => mapArray(d.rows, reader(d, o)),
     fromValues(values) {
       const n = values.length;
       const t = new Uint32Array(n);
@@ -127,17 +138,18 @@ export function makeDateTime64Codec(node: TypeNode, precision: number, tz: strin
     }
     return new Date(Number(t) * msMul);
   };
-  const value = (t: bigint, o: ValueOptions): unknown => {
-    switch (o.dates) {
-      case 'string':
-        return formatTicks(t, precision, tz ?? o.serverTimezone);
-      case 'bigint':
-        return t;
-      case 'Date':
-        return toDate(t);
-      default:
-        return precision <= 3 ? toDate(t) : formatTicks(t, precision, tz ?? o.serverTimezone);
+  const convert = (o: ValueOptions): ((t: bigint) => unknown) => {
+    const asString = o.dates === 'string' || ((o.dates === undefined || o.dates === 'default') && precision > 3);
+    if (asString) {
+      const zone = tz ?? o.serverTimezone;
+      return (t) => formatTicks(t, precision, zone);
     }
+    return o.dates === 'bigint' ? (t) => t : toDate;
+  };
+  const reader = (d: FixedData, o: ValueOptions): ValueReader => {
+    const t = typedOf<BigInt64Array>(d, i64);
+    const f = convert(o);
+    return (i) => f(t[i]!);
   };
   return {
     typeName,
@@ -145,8 +157,9 @@ export function makeDateTime64Codec(node: TypeNode, precision: number, tz: strin
     readPrefix: noPrefix,
     decode: (c: Cursor, rows: number) => readFixed(c, rows, 8),
     length: (d) => d.rows,
-    get: (d, i, o) => value(typedOf<BigInt64Array>(d, i64)[i]!, o),
-    toArray: (d, o) => Array.from(typedOf<BigInt64Array>(d, i64), (x) => value(x, o)),
+    get: (d, i, o) => convert(o)(typedOf<BigInt64Array>(d, i64)[i]!),
+    reader,
+    toArray: (d, o) => mapArray(d.rows, reader(d, o)),
     fromValues(values) {
       const n = values.length;
       const t = new BigInt64Array(n);

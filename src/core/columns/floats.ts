@@ -31,6 +31,10 @@ export function makeFloatCodec(node: TypeNode): Codec<FixedData> {
     decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
     length: (d) => d.rows,
     get: (d, i) => typedOf<Float64Array>(d, ctor)[i],
+    reader(d) {
+      const t = typedOf<Float64Array>(d, ctor);
+      return (i) => t[i];
+    },
     toArray: (d) => typedOf<Float64Array>(d, ctor),
     fromValues(values) {
       if (values instanceof (is32 ? Float32Array : Float64Array)) return fixedFromTyped(values as Float64Array, values.length);

@@ -97,6 +97,12 @@ export function makeIntCodec(node: TypeNode): Codec<FixedData> {
     decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
     length: (d) => d.rows,
     get,
+    reader(d, o) {
+      if (!ctor) return (i) => readBigLE(d.bytes, i * width, width, signed);
+      const t = typedOf<ArrayLike<number | bigint>>(d, ctor);
+      if (width === 8 && o.int64 && o.int64 !== 'bigint') return (i) => int64Value(t[i] as bigint, o);
+      return (i) => t[i];
+    },
     toArray(d, o) {
       if (ctor) {
         const t = typedOf<ArrayLike<number | bigint>>(d, ctor);

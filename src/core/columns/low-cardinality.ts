@@ -124,6 +124,30 @@ export function makeLowCardinalityCodec(node: TypeNode, typeName: string, dictCo
     },
     length: (d) => d.rows,
     get: rowValue,
+    reader(d, o) {
+      const gs = d.groups;
+      // Each dictionary value is made once, on its first use (as in toArray).
+      const caches = gs.map((g) => new Array<unknown>(g.dictSize));
+      const value = (g: LowCardinalityGroup, cache: unknown[], i: number): unknown => {
+        const k = g.keys[i - g.rowStart]!;
+        let v = cache[k];
+        if (v === undefined) {
+          v = nullable && k === 0 ? null : dictCodec.get(g.dict, k, o);
+          cache[k] = v;
+        }
+        return v;
+      };
+      if (gs.length === 1) {
+        const g = gs[0]!;
+        const cache = caches[0]!;
+        return (i) => value(g, cache, i);
+      }
+      return (i) => {
+        let j = 0;
+        while (j + 1 < gs.length && gs[j + 1]!.rowStart <= i) j++;
+        return value(gs[j]!, caches[j]!, i);
+      };
+    },
     toArray(d, o) {
       const out = new Array<unknown>(d.rows);
       for (const g of d.groups) {

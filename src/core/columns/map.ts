@@ -2,8 +2,14 @@
 // then all values (prefixes: K's then V's).
 import type { Cursor } from '../io/cursor.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type Codec, type AnyCodec, type ValueOptions, RowValueError, describeValue, mapArray } from './column.js';
+import { type Codec, type AnyCodec, type ValueOptions, type ValueReader, RowValueError, describeValue, mapArray, readerOf } from './column.js';
 import { readOffsets, writeOffsets } from './array.js';
+
+/** obj[key] = v, where a key '__proto__' (a map key may be any string) is an own property too. */
+function putKey(obj: Record<string, unknown>, key: string, v: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
+  else obj[key] = v;
+}
 
 export interface MapData {
   ends: Uint32Array;
@@ -18,12 +24,28 @@ export function makeMapCodec(node: TypeNode, key: AnyCodec, value: AnyCodec): Co
     const e = d.ends[i]!;
     if (o.maps === 'object') {
       const obj: Record<string, unknown> = {};
-      for (let k = s; k < e; k++) obj[String(key.get(d.keys, k, o))] = value.get(d.values, k, o);
+      for (let k = s; k < e; k++) putKey(obj, String(key.get(d.keys, k, o)), value.get(d.values, k, o));
       return obj;
     }
     const m = new Map<unknown, unknown>();
     for (let k = s; k < e; k++) m.set(key.get(d.keys, k, o), value.get(d.values, k, o));
     return m;
+  };
+  const reader = (d: MapData, o: ValueOptions): ValueReader => {
+    const { ends } = d;
+    const kr = readerOf(key, d.keys, o);
+    const vr = readerOf(value, d.values, o);
+    if (o.maps === 'object')
+      return (i) => {
+        const obj: Record<string, unknown> = {};
+        for (let k = i === 0 ? 0 : ends[i - 1]!; k < ends[i]!; k++) putKey(obj, String(kr(k)), vr(k));
+        return obj;
+      };
+    return (i) => {
+      const m = new Map<unknown, unknown>();
+      for (let k = i === 0 ? 0 : ends[i - 1]!; k < ends[i]!; k++) m.set(kr(k), vr(k));
+      return m;
+    };
   };
   return {
     typeName,
@@ -38,8 +60,9 @@ export function makeMapCodec(node: TypeNode, key: AnyCodec, value: AnyCodec): Co
     },
     length: (d) => d.ends.length,
     get: rowValue,
+    reader,
     toArray(d, o) {
-      return mapArray(d.ends.length, (i) => rowValue(d, i, o));
+      return mapArray(d.ends.length, reader(d, o));
     },
     fromValues(values) {
       const n = values.length;

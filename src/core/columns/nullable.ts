@@ -3,7 +3,7 @@
 import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type Codec, type AnyCodec, RowValueError } from './column.js';
+import { type Codec, type AnyCodec, RowValueError, readerOf } from './column.js';
 
 export interface NullableData {
   nulls: Uint8Array;
@@ -21,10 +21,17 @@ export function makeNullableCodec(node: TypeNode, inner: AnyCodec): Codec<Nullab
     },
     length: (d) => d.nulls.length,
     get: (d, i, o) => (d.nulls[i] ? null : inner.get(d.inner, i, o)),
+    reader(d, o) {
+      const { nulls } = d;
+      const r = readerOf(inner, d.inner, o);
+      return (i) => (nulls[i] ? null : r(i));
+    },
     toArray(d, o) {
-      const n = d.nulls.length;
+      const { nulls } = d;
+      const n = nulls.length;
+      const r = readerOf(inner, d.inner, o);
       const out = new Array<unknown>(n);
-      for (let i = 0; i < n; i++) out[i] = d.nulls[i] ? null : inner.get(d.inner, i, o);
+      for (let i = 0; i < n; i++) out[i] = nulls[i] ? null : r(i);
       return out;
     },
     fromValues(values) {

@@ -7,7 +7,7 @@ import { decodeUtf8, encodeUtf8Into } from '../io/utf8.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { Limits } from '../limits.js';
-import { type Codec, type DecodeContext, type ValueOptions, RowValueError, noPrefix } from './column.js';
+import { type Codec, type DecodeContext, type ValueOptions, type ValueReader, RowValueError, noPrefix } from './column.js';
 
 export interface StringData {
   /** Bytes the offsets point into. */
@@ -77,6 +77,18 @@ export function stringValues(d: StringData, o: ValueOptions): unknown[] {
   }
   for (let i = 0; i < n; i++) out[i] = stringValue(d, i, o);
   return out;
+}
+
+/** Row by row: a substring of the column's bulk-decoded text when it is ASCII. */
+export function stringReader(d: StringData, o: ValueOptions): ValueReader {
+  if (o.strings !== 'bytes') {
+    const text = asciiText(d);
+    if (text !== null) {
+      const { starts, ends } = d;
+      return (i) => text.substring(starts[i]!, ends[i]!);
+    }
+  }
+  return (i) => stringValue(d, i, o);
 }
 
 /** The most room a String column's estimated end may ask for beyond the bytes it needs now. */
@@ -273,6 +285,7 @@ export function makeStringCodec(node: TypeNode): Codec<StringData> {
     decode: (c, rows, _p, ctx) => readStrings(c, rows, ctx),
     length: (d) => d.rows,
     get: stringValue,
+    reader: stringReader,
     toArray: stringValues,
     fromValues: (values) => stringsFromValues(values),
     writePrefix: noPrefix,
