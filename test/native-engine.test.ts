@@ -238,3 +238,19 @@ test('engine oracle: column readers and get() give exactly what toArray() gives,
         }
   }
 });
+
+test("engine oracle: a tuple element or map key named '__proto__' is an own property, never the prototype", async () => {
+  const bytes = await engineNative("SELECT CAST((1, map('x', 2)), 'Tuple(`__proto__` UInt8, b Map(String, UInt8))') AS t, map('__proto__', 5, 'y', 6) AS m");
+  const [b] = decodeNative(bytes);
+  const [t, m] = b!.columns as any[];
+  for (const v of [t.get(0), t.toArray()[0], t.reader()(0)]) {
+    assert.equal(Object.getPrototypeOf(v), Object.prototype);
+    assert.deepEqual(Object.keys(v), ['__proto__', 'b']);
+    assert.equal(Object.getOwnPropertyDescriptor(v, '__proto__')!.value, 1);
+  }
+  const mo = m.withOptions({ maps: 'object' });
+  for (const v of [mo.get(0), mo.toArray()[0], mo.reader()(0)]) {
+    assert.equal(Object.getPrototypeOf(v), Object.prototype);
+    assert.deepEqual(Object.entries(v), [['__proto__', 5], ['y', 6]]);
+  }
+});
