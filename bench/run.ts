@@ -214,6 +214,57 @@ async function chwireRows(query: string, over = url()): Promise<Sample> {
   }
 }
 
+/**
+ * Rows streamed to a consumer that keeps none: each row object is handed over,
+ * one field read, and dropped (the same consumer for every peer).
+ */
+async function chwireStreamRows(query: string, over = url(), batches = false): Promise<Sample> {
+  const c = createClient({ url: over, request_timeout: 600_000 });
+  try {
+    await c.ping();
+    const t = performance.now();
+    let rows = 0;
+    let check = 0;
+    const rs = await c.query({ query });
+    if (batches)
+      for await (const batch of rs.rowBatches<{ name: string }>())
+        for (const r of batch) {
+          rows++;
+          check += r.name.length;
+        }
+    else
+      for await (const r of rs.rows<{ name: string }>()) {
+        rows++;
+        check += r.name.length;
+      }
+    if (check < 0) throw new Error('unreachable');
+    return { seconds: (performance.now() - t) / 1000, rows };
+  } finally {
+    await c.close();
+  }
+}
+
+/** The official client's streaming: chunks of rows, each parsed with row.json(). */
+async function officialStreamRows(query: string): Promise<Sample> {
+  const c = await officialClient();
+  try {
+    await c.ping();
+    const t = performance.now();
+    let rows = 0;
+    let check = 0;
+    const rs = await c.query({ query, format: 'JSONEachRow' });
+    for await (const chunk of rs.stream() as AsyncIterable<{ json(): { name: string } }[]>)
+      for (const row of chunk) {
+        rows++;
+        check += row.json().name.length;
+      }
+    if (check < 0) throw new Error('unreachable');
+    return { seconds: (performance.now() - t) / 1000, rows };
+  } finally {
+    await c.close();
+  }
+}
+
 async function officialClient(): Promise<any> {
   const m = await import('@clickhouse/client');
   return m.createClient({
@@ -229,7 +280,7 @@ async function officialClient(): Promise<any> {
  * number, Date, array of bigints, bigint or null) built from values already in
  * memory — no I/O, no decoding. No client can materialise these values faster.
  */
-async function v8MixedFloor(n: number): Promise<Sample> {
+async function v8MixedFloor(n: number, keep = true): Promise<Sample> {
   const B = 65536;
   const id = new BigUint64Array(B);
   const score = new Float64Array(B);
@@ -246,14 +297,18 @@ async function v8MixedFloor(n: number): Promise<Sample> {
   text = text.split('').join(''); // flat, like a decoded column
   const t = performance.now();
   const out: object[] = [];
+  let check = 0;
   for (let done = 0; done < n; done += B) {
     const m = Math.min(B, n - done);
     for (let i = 0; i < m; i++) {
       const k = done + i;
-      out.push({ id: id[i]!, name: text.substring(starts[i]!, starts[i + 1]!), score: score[i]!, ts: new Date(ts[i]! * 1000), tags: [BigInt(k % 7), BigInt(k % 11)], maybe: k % 3 === 0 ? null : id[i]! });
+      const row = { id: id[i]!, name: text.substring(starts[i]!, starts[i + 1]!), score: score[i]!, ts: new Date(ts[i]! * 1000), tags: [BigInt(k % 7), BigInt(k % 11)], maybe: k % 3 === 0 ? null : id[i]! };
+      if (keep) out.push(row);
+      else check += row.name.length;
     }
   }
-  return { seconds: (performance.now() - t) / 1000, rows: out.length };
+  if (check < 0) throw new Error('unreachable');
+  return { seconds: (performance.now() - t) / 1000, rows: keep ? out.length : n };
 }
 
 /** The same floor for the strings case: { url, line } objects cut from flat texts (as decoded columns are). */
@@ -377,11 +432,35 @@ async function main(): Promise<void> {
         jsTcp,
       ]),
     );
+  if (want('mixed_rows_stream'))
+    cases.push(
+      await runCase('mixed_rows_stream', `the same ${M.toLocaleString('en')} mixed-type rows streamed as JS objects to a consumer that keeps none (chwire: for await … of rs.rows())`, 'rate', [
+        { name: 'chwire', run: () => chwireStreamRows(mixed(M)) },
+        { name: '@clickhouse/client', run: () => officialStreamRows(mixed(Math.min(M, PEER_N))) },
+        { name: 'python clickhouse-driver', run: () => python({ mode: 'stream_rows', query: mixed(M) }) },
+        { name: 'V8 floor (same objects from memory, no I/O)', run: () => v8MixedFloor(M, false) },
+      ]),
+    );
+  if (want('mixed_rows_batches'))
+    cases.push(
+      await runCase('mixed_rows_batches', `the same ${M.toLocaleString('en')} rows streamed in batches, as the official client's stream() gives them (chwire: rs.rowBatches(), a batch per block)`, 'rate', [
+        { name: 'chwire', run: () => chwireStreamRows(mixed(M), url(), true) },
+        { name: '@clickhouse/client', run: () => officialStreamRows(mixed(Math.min(M, PEER_N))) },
+        { name: 'V8 floor (same objects from memory, no I/O)', run: () => v8MixedFloor(M, false) },
+      ]),
+    );
   if (want('http_mixed_rows'))
     cases.push(
       await runCase('http_mixed_rows', `HTTP: ${M.toLocaleString('en')} mixed-type rows materialised as JS objects (chwire: FORMAT Native over HTTP; both on the same port)`, 'rate', [
         { name: 'chwire', run: () => chwireRows(mixed(M), httpUrl()) },
         { name: '@clickhouse/client', run: () => officialRows(mixed(Math.min(M, PEER_N))) },
+      ]),
+    );
+  if (want('http_mixed_rows_stream'))
+    cases.push(
+      await runCase('http_mixed_rows_stream', `HTTP: the same ${M.toLocaleString('en')} rows streamed in batches to a consumer that keeps none (chwire: rs.rowBatches(); both on the same port)`, 'rate', [
+        { name: 'chwire', run: () => chwireStreamRows(mixed(M), httpUrl(), true) },
+        { name: '@clickhouse/client', run: () => officialStreamRows(mixed(Math.min(M, PEER_N))) },
       ]),
     );
   if (want('http_select_uint64'))

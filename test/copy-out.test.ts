@@ -1,4 +1,4 @@
-// Row helpers (json/rows/columns) copy every value out of a block before asking for the next, so
+// Row helpers (json/rows/rowBatches/stream/columns) copy every value out of a block before asking for the next, so
 // over TCP they let the transport recycle inbound buffers (no reuse_buffers needed). These tests
 // prove the values stay exact while buffers are recycled, that recycling happens, and that it does
 // not happen where values are views of the received bytes. Over TCP and HTTP, against the real server.
@@ -80,6 +80,15 @@ test('row helpers recycle: inbound buffer allocations stay bounded, not proporti
     }),
   );
   assert.equal(recycled.value, 6000000);
+  const batched = await withClient({}, (c) =>
+    counting(async () => {
+      let n = 0;
+      for await (const b of (await c.query(q)).rowBatches<{ n: bigint; s: string }>()) for (const r of b) if (r.n === BigInt(n) && r.s === String(n)) n++;
+      return n;
+    }),
+  );
+  assert.equal(batched.value, 6000000);
+  assert.ok(batched.allocations < 40, `rowBatches(): ${batched.allocations} buffer allocations`);
   const fresh = await withClient({}, (c) =>
     counting(async () => {
       let n = 0;
@@ -105,6 +114,36 @@ test('rows() with a slow consumer: exact values while buffers are recycled', asy
     assert.equal(i, ROWS);
   });
 });
+
+for (const [label, opts] of [
+  ['TCP', {}],
+  ['TCP lz4', { compression: 'lz4' }],
+  ['HTTP', { url: 'http' }],
+] as const) {
+  test(`${label}: rowBatches() and stream() with slow consumers, and rows kept from earlier batches, stay exact while buffers are recycled`, async (t) => {
+    if (!srv) return t.skip('no ClickHouse server');
+    await withClient({ ...opts, url: 'url' in opts ? httpUrl() : url() }, async (c) => {
+      const kept: Record<string, unknown>[] = [];
+      let i = 0;
+      for await (const batch of (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).rowBatches<Record<string, unknown>>()) {
+        for (const r of batch) {
+          checkRow(r, i);
+          if (i % 1000 === 0) kept.push(r);
+          i++;
+          if (i % 50_000 === 0) await new Promise((res) => setTimeout(res, 20));
+        }
+      }
+      assert.equal(i, ROWS);
+      kept.forEach((r, k) => checkRow(r, k * 1000));
+      let j = 0;
+      for await (const r of (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).stream() as AsyncIterable<Record<string, unknown>>) {
+        checkRow(r, j++);
+        if (j % 50_000 === 0) await new Promise((res) => setTimeout(res, 20));
+      }
+      assert.equal(j, ROWS);
+    });
+  });
+}
 
 test('columns(): exact values while buffers are recycled', async (t) => {
   if (!srv) return t.skip('no ClickHouse server');

@@ -13,6 +13,12 @@ def main():
     if mode == 'rows':
         res = c.execute(args['query'])
         rows = len(res)
+    elif mode == 'stream_rows':
+        # Row tuples one at a time (the driver's streaming form), one field read, none kept.
+        check = 0
+        for row in c.execute_iter(args['query']):
+            rows += 1
+            check += len(row[1])
     elif mode == 'columnar':
         n = 0
         for block in c.execute_iter(args['query'], settings={'max_block_size': 65536}):

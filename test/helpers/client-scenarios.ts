@@ -152,7 +152,7 @@ export function clientScenarios(
       assert.deepEqual(empty.meta, [{ name: 'x', type: 'UInt64' }]);
     });
 
-    test('rows() and stream(): the rows of json(); leaving early ends the query and frees the connection; errors reach the consumer', async (t) => {
+    test('rows(), rowBatches() and stream(): the rows of json(); leaving early ends the query and frees the connection; errors reach the consumer', async (t) => {
       if (!tg) return t.skip(skipReason);
       const sql =
         "SELECT number AS n, toString(number) AS s, toDateTime(1600000000 + number, 'UTC') AS t, [number, 1] AS a, if(number % 3 = 0, NULL, number) AS m FROM numbers(30000) SETTINGS max_block_size = 7000";
@@ -164,6 +164,19 @@ export function clientScenarios(
       const viaStream: unknown[] = [];
       for await (const r of (await client.query({ query: sql })).stream() as Readable) viaStream.push(r);
       assert.deepEqual(viaStream, all);
+      // rowBatches(): one batch per block, rows made as a batch is iterated.
+      const viaBatches: unknown[] = [];
+      const sizes: number[] = [];
+      let kept: Iterable<unknown> | undefined;
+      for await (const batch of (await client.query({ query: sql })).rowBatches()) {
+        sizes.push(batch.length);
+        for (const r of batch) viaBatches.push(r);
+        kept ??= batch;
+      }
+      assert.deepEqual(viaBatches, all);
+      assert.deepEqual(sizes, [7000, 7000, 7000, 7000, 2000]);
+      // A batch iterated after the next one was asked for would read reused buffers: it refuses.
+      assert.throws(() => [...kept!], (e: unknown) => (e as { code?: string }).code === 'CHWIRE_STALE_BATCH');
       // next() calls made without waiting are answered in order.
       const it = (await client.query({ query: sql })).rows();
       const firsts = await Promise.all(Array.from({ length: 7005 }, () => it.next()));
@@ -180,6 +193,11 @@ export function clientScenarios(
         let seen = 0;
         for await (const r of (await one.query({ query: endless })).rows<{ n: bigint }>()) if (++seen === 2500) break;
         assert.equal(seen, 2500);
+        let batches = 0;
+        for await (const b of (await one.query({ query: endless })).rowBatches()) {
+          for (const r of b) assert.ok((r as { n: bigint }).n >= 0n);
+          if (++batches === 3) break;
+        }
         const s = (await one.query({ query: endless })).stream() as Readable;
         let got = 0;
         for await (const r of s) {
@@ -209,6 +227,14 @@ export function clientScenarios(
           (e: unknown) => e instanceof ClickHouseError && e.code === 395,
         );
         assert.ok(before >= 1000 && before <= 50000, `rows before the error: ${before}`);
+        let batched = 0;
+        await assert.rejects(
+          (async () => {
+            for await (const b of (await one.query({ query: failing })).rowBatches()) for (const _ of b) batched++;
+          })(),
+          (e: unknown) => e instanceof ClickHouseError && e.code === 395,
+        );
+        assert.ok(batched <= 50000);
         let streamed = 0;
         await assert.rejects(
           (async () => {
