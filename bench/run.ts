@@ -19,6 +19,8 @@ const QUICK = args.includes('--quick');
 const PROFILE = args.includes('--profile');
 const ONLY = (args[args.indexOf('--only') + 1] ?? '').split(',').filter((s) => args.includes('--only') && s);
 const RUNS = QUICK ? 1 : Number(process.env.CHWIRE_BENCH_RUNS ?? 3);
+/** Short cases whose times swing most on this shared machine get more runs. */
+const FAST_RUNS = RUNS >= 3 ? Math.max(RUNS, 7) : RUNS;
 const HOST = '127.0.0.1';
 let PORT = 19000;
 let HTTP_PORT = 18123;
@@ -48,6 +50,8 @@ export interface CaseResult {
   /** 'rate' (rows/s, higher better) or 'latency' (ms, lower better) or 'memory'. */
   metric: 'rate' | 'latency' | 'memory';
   results: PeerResult[];
+  /** Timed runs per peer, when not the record's `runs`. */
+  runs?: number;
   /** chwire speed / peer speed, by peer. */
   ratios: Record<string, number>;
 }
@@ -94,7 +98,12 @@ async function python(spec: Record<string, unknown>): Promise<Sample> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function runCase(name: string, description: string, metric: CaseResult['metric'], peers: Peer[]): Promise<CaseResult> {
+/** A full garbage collection outside the timed region (`npm run bench` runs node with --expose-gc). */
+function settleHeap(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+async function runCase(name: string, description: string, metric: CaseResult['metric'], peers: Peer[], runs = RUNS): Promise<CaseResult> {
   const results: PeerResult[] = peers.map((p) => ({ peer: p.name, samples: [], ...(p.note ? { note: p.note } : {}) }));
   // Under --profile only chwire runs, so the profile shows chwire's time alone.
   const chwireOnly = process.env.CHWIRE_BENCH_CHWIRE_ONLY === '1';
@@ -107,9 +116,12 @@ async function runCase(name: string, description: string, metric: CaseResult['me
       r.note = `failed: ${(e as Error).message.slice(0, 200)}`;
     }
   }
-  for (let k = 0; k < RUNS; k++) {
+  for (let k = 0; k < runs; k++) {
     for (const [p, r] of active) {
       if (r.note?.startsWith('failed')) continue;
+      // Every sample starts from a collected heap: garbage an earlier in-process peer left would
+      // otherwise be collected (concurrently, on the server's second core) during the next one.
+      settleHeap();
       try {
         r.samples.push(await p.run!());
       } catch (e) {
@@ -136,7 +148,7 @@ async function runCase(name: string, description: string, metric: CaseResult['me
     if (!r.samples.length || !me.samples.length) continue;
     ratios[r.peer] = metric === 'latency' ? r.p50! / me.p50! : me.rowsPerSec! / r.rowsPerSec!;
   }
-  const out: CaseResult = { name, description, metric, results, ratios };
+  const out: CaseResult = { name, description, metric, results, ...(runs !== RUNS ? { runs } : {}), ratios };
   printCase(out);
   return out;
 }
@@ -369,7 +381,7 @@ async function profileMain(): Promise<void> {
   for (const name of cases) {
     const dir = join(ROOT, '.tmp/profile', name);
     rmSync(dir, { recursive: true, force: true });
-    const argv = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', join(ROOT, 'bench/run.ts'), '--only', name, ...(QUICK ? ['--quick'] : [])];
+    const argv = ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', join(ROOT, 'bench/run.ts'), '--only', name, ...(QUICK ? ['--quick'] : [])];
     const r = spawnSync(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CHWIRE_BENCH_RUNS: '1', CHWIRE_BENCH_CHWIRE_ONLY: '1' } });
     if (r.status !== 0) throw new Error(`profiling ${name} failed`);
     const file = pickProfile(dir);
@@ -409,14 +421,14 @@ async function main(): Promise<void> {
         { name: '@clickhouse/client', run: () => officialRows(numbers(PEER_N)) },
         { name: 'python clickhouse-driver', run: () => python({ mode: 'columnar', query: numbers(QUICK ? 1_000_000 : 20_000_000) }).then((s) => ({ ...s, rows: QUICK ? 1_000_000 : 20_000_000 })) },
         jsTcp,
-      ]),
+      ], FAST_RUNS),
     );
   if (want('select_uint64_lz4'))
     cases.push(
       await runCase('select_uint64_lz4', `columnar SELECT of ${N.toLocaleString('en')} UInt64, LZ4 (chwire: reuse_buffers)`, 'rate', [
         { name: 'chwire', run: () => chwireColumnar(numbers(N), 'lz4') },
         { name: 'clickhouse-client (C++)', run: async () => ({ ...(await cpp(numbers(N), ['--compression=1', '--format', 'Null'])), rows: N }) },
-      ]),
+      ], FAST_RUNS),
     );
 
   const M = QUICK ? 100_000 : 2_000_000;
@@ -439,7 +451,7 @@ async function main(): Promise<void> {
         { name: '@clickhouse/client', run: () => officialStreamRows(mixed(Math.min(M, PEER_N))) },
         { name: 'python clickhouse-driver', run: () => python({ mode: 'stream_rows', query: mixed(M) }) },
         { name: 'V8 floor (same objects from memory, no I/O)', run: () => v8MixedFloor(M, false) },
-      ]),
+      ], FAST_RUNS),
     );
   if (want('mixed_rows_batches'))
     cases.push(
@@ -447,7 +459,7 @@ async function main(): Promise<void> {
         { name: 'chwire', run: () => chwireStreamRows(mixed(M), url(), true) },
         { name: '@clickhouse/client', run: () => officialStreamRows(mixed(Math.min(M, PEER_N))) },
         { name: 'V8 floor (same objects from memory, no I/O)', run: () => v8MixedFloor(M, false) },
-      ]),
+      ], FAST_RUNS),
     );
   if (want('http_mixed_rows'))
     cases.push(
@@ -461,14 +473,14 @@ async function main(): Promise<void> {
       await runCase('http_mixed_rows_stream', `HTTP: the same ${M.toLocaleString('en')} rows streamed in batches to a consumer that keeps none (chwire: rs.rowBatches(); both on the same port)`, 'rate', [
         { name: 'chwire', run: () => chwireStreamRows(mixed(M), httpUrl(), true) },
         { name: '@clickhouse/client', run: () => officialStreamRows(mixed(Math.min(M, PEER_N))) },
-      ]),
+      ], FAST_RUNS),
     );
   if (want('http_select_uint64'))
     cases.push(
       await runCase('http_select_uint64', `HTTP: columnar SELECT of ${(N / 10).toLocaleString('en')} UInt64, no compression (same port)`, 'rate', [
         { name: 'chwire', run: () => chwireColumnar(numbers(N / 10), 'none', httpUrl()) },
         { name: '@clickhouse/client', run: () => officialRows(numbers(PEER_N)) },
-      ]),
+      ], FAST_RUNS),
     );
 
   const S = QUICK ? 200_000 : 5_000_000;
