@@ -78,3 +78,33 @@ test('String columns that start as ASCII but hold invalid or multi-byte UTF-8 la
     assert.deepEqual(got, values.map((v) => dec.decode(v)));
   }
 });
+
+test('non-ASCII String columns decode in bulk (one TextDecoder call) exactly, and fall back to value by value where a value is not valid on its own', () => {
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const many = (f: (i: number) => string) => Array.from({ length: 300 }, (_, i) => enc.encode(f(i)));
+  const long = (n: number) => enc.encode('l'.repeat(n));
+  const cases: [string, Uint8Array[], boolean][] = [
+    ['Cyrillic, CJK, emoji (4-byte: surrogate pairs), mixed with ASCII', many((i) => [`имя-${i}`, `名前${i}`, `😀${i}🎉`, `plain-${i}`, ''][i % 5]!), true],
+    ['a long value whose length bytes hold a valid sequence (0xC3 0xA9 0x01: 21 699 bytes)', [...many((i) => `ünï-${i}`), long(21699), enc.encode('après')], true],
+    ['long values (two-byte lengths) between non-ASCII ones', [...many((i) => `ß${i}`), long(200), enc.encode('ж'), long(130)], true],
+    // 0xC3 ends one value; the next value's length (169 = 0xA9 0x01) would complete it as 'é'.
+    ['a trailing lead byte that the next length would complete', [...many((i) => `ö${i}`), new Uint8Array([0x61, 0xc3]), long(169)], false],
+    // 0xE2 0x82 0xAC is '€': split over two values it is two invalid halves.
+    ['a character split over two values', [...many((i) => `€${i}`), new Uint8Array([0xe2, 0x82]), new Uint8Array([0xac, 0x62])], false],
+    ['a literal U+FFFD', [...many((i) => `ö${i}`), enc.encode('\uFFFD')], false],
+    ['invalid bytes', [...many((i) => `ö${i}`), new Uint8Array([0xff]), new Uint8Array([0xed, 0xa0, 0x80])], false],
+  ];
+  for (const [label, values, bulk] of cases) {
+    const bytes = encodeNative({ columns: [{ name: 's', type: 'String', values }] });
+    const col = decodeNative(bytes)[0]!.columns[0]! as unknown as { toArray(): unknown[]; reader(): (i: number) => unknown; get(i: number): unknown; data: { bulk?: unknown } };
+    const want = values.map((v) => dec.decode(v));
+    assert.deepEqual(col.toArray(), want, label);
+    const read = col.reader();
+    want.forEach((w, i) => {
+      assert.equal(read(i), w, `${label}: reader row ${i}`);
+      assert.equal(col.get(i), w, `${label}: get row ${i}`);
+    });
+    assert.equal(col.data.bulk !== null, bulk, `${label}: decoded in bulk`);
+  }
+});

@@ -17,50 +17,112 @@ export interface StringData {
   rows: number;
   /** The exact wire body, when decoded (re-encoding copies it whole). */
   wire?: Uint8Array;
-  /**
-   * `buf` decoded in one call when every byte is ASCII (then byte offsets are
-   * string offsets); null when it is not. Computed on first bulk access.
-   */
-  ascii?: string | null;
+  /** `buf` decoded in runs, with each value's UTF-16 offsets; null when values must be decoded one by one. Made on first bulk access. */
+  bulk?: BulkText | null;
 }
 
 const bulkDecoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
-/** True when no byte has the high bit set (checked four bytes at a time). */
-export function isAscii(b: Uint8Array): boolean {
-  const n = b.length;
-  let i = 0;
-  while (i < n && (b.byteOffset + i) & 3) if (b[i++]! & 0x80) return false;
-  const words = (n - i) >>> 2;
-  if (words > 0) {
-    const w = new Uint32Array(b.buffer, b.byteOffset + i, words);
-    let acc = 0;
-    for (let k = 0; k < words; k++) acc |= w[k]!;
-    if (acc & 0x80808080) return false;
-    i += words * 4;
-  }
-  for (; i < n; i++) if (b[i]! & 0x80) return false;
-  return true;
+/**
+ * Whether the first bytes of `b` are valid UTF-8 (cut at a sequence start): a column
+ * that starts with binary data is decoded row by row without a bulk trial.
+ */
+function startsAsUtf8(b: Uint8Array): boolean {
+  let n = Math.min(b.length, 256);
+  if (n < b.length) while (n > 0 && (b[n]! & 0xc0) === 0x80) n--;
+  return bulkDecoder.decode(b.subarray(0, n)).indexOf('\uFFFD') < 0;
+}
+
+/** Runs longer than this are not decoded in one call (V8 strings stop at 2^29 - 24 UTF-16 units). */
+const MAX_BULK_BYTES = 1 << 28;
+
+/**
+ * The column's values as slices of a few long strings: one TextDecoder call per
+ * run of values is much cheaper than one per value. A run is as long as the
+ * lengths between its values are single ASCII bytes (values < 128 bytes), so a
+ * column of short values is one run, and a long value starts a new one.
+ * Value i is texts[run[i]].substring(starts[i], ends[i]) (UTF-16 offsets); with
+ * one run of ASCII bytes, `run` is null and the offsets are the byte offsets.
+ */
+interface BulkText {
+  texts: string[];
+  run: Uint32Array | null;
+  starts: Uint32Array;
+  ends: Uint32Array;
+}
+
+function bulkText(d: StringData): BulkText | null {
+  if (d.bulk === undefined) d.bulk = d.buf.length >= 64 && startsAsUtf8(d.buf) ? decodeRuns(d) : null;
+  return d.bulk;
 }
 
 /**
- * One TextDecoder call for the whole column is much cheaper than one per row;
- * when the bytes are pure ASCII (varuint lengths < 128 included) each value is
- * then a substring at its byte offsets.
+ * Decode `d` run by run; null when some value is not valid UTF-8 on its own
+ * (then values are decoded one by one, each invalid sequence becoming U+FFFD).
  */
-function asciiText(d: StringData): string | null {
-  if (d.ascii !== undefined) return d.ascii;
-  let text: string | null = null;
-  // A column whose first bytes are not ASCII is decoded row by row without a trial.
-  if (d.buf.length >= 64 && isAscii(d.buf.subarray(0, 256))) {
-    const t = bulkDecoder.decode(d.buf);
-    // Same length and no U+FFFD ⇒ every byte was ASCII: any other byte either starts a
-    // multi-byte sequence (fewer UTF-16 units than bytes) or decodes to U+FFFD. (On the
-    // one-byte string V8 makes of ASCII, indexOf('\uFFFD') returns at once.)
-    if (t.length === d.buf.length && t.indexOf('\uFFFD') < 0) text = t;
+function decodeRuns(d: StringData): BulkText | null {
+  const { buf, starts, ends, rows } = d;
+  if (rows === 0) return null;
+  const short = (i: number) => ends[i]! - starts[i]! < 0x80;
+  const texts: string[] = [];
+  let run: Uint32Array | undefined;
+  let s16: Uint32Array | undefined;
+  let e16: Uint32Array | undefined;
+  let first = 0;
+  while (first < rows) {
+    // Extend the run while the next value's length is one byte (< 128) and the run stays small.
+    let last = first;
+    while (last + 1 < rows && short(last + 1) && ends[last + 1]! - starts[first]! <= MAX_BULK_BYTES) last++;
+    // The first run starts at byte 0 (its length byte included) when that is one ASCII byte.
+    const from = first === 0 && short(0) ? 0 : starts[first]!;
+    const to = ends[last]!;
+    if (to - from > MAX_BULK_BYTES) return null;
+    const t = bulkDecoder.decode(buf.subarray(from, to));
+    // No U+FFFD ⇒ the bytes are valid UTF-8 (each invalid byte decodes to U+FFFD).
+    if (t.indexOf('\uFFFD') >= 0) return null;
+    // One run, same length ⇒ every byte was ASCII (any other byte of valid UTF-8 starts or
+    // continues a multi-byte sequence: fewer UTF-16 units than bytes); byte offsets are string
+    // offsets. (On the one-byte string V8 makes of ASCII, indexOf('\uFFFD') returns at once.)
+    if (from === 0 && last === rows - 1 && t.length === to) return { texts: [t], run: null, starts, ends };
+    run ??= new Uint32Array(rows);
+    s16 ??= new Uint32Array(rows);
+    e16 ??= new Uint32Array(rows);
+    if (!utf16Offsets(buf, starts, ends, first, last, from, t.length, s16, e16)) return null;
+    run.fill(texts.length, first, last + 1);
+    texts.push(t);
+    first = last + 1;
   }
-  d.ascii = text;
-  return text;
+  return { texts, run: run!, starts: s16!, ends: e16! };
+}
+
+/**
+ * UTF-16 offsets (into the text of `units` units decoded from byte `from` on) of values
+ * first..last, from their valid UTF-8 bytes: every byte that does not continue a sequence starts one
+ * UTF-16 unit, and a four-byte sequence's lead one more (a surrogate pair). No sequence
+ * crosses a value's edge: inside a run, values are separated by one-byte (ASCII) lengths,
+ * and a sequence cut at a run's edge decodes to U+FFFD, which sends the column row by row.
+ */
+function utf16Offsets(buf: Uint8Array, starts: Uint32Array, ends: Uint32Array, first: number, last: number, from: number, units: number, s16: Uint32Array, e16: Uint32Array): boolean {
+  let pos = from;
+  let u = 0;
+  const upTo = (end: number): void => {
+    u += end - pos;
+    for (; pos < end; pos++) {
+      const x = buf[pos]!;
+      if (x >= 0x80) {
+        if (x < 0xc0) u--;
+        else if (x >= 0xf0) u++;
+      }
+    }
+  };
+  for (let i = first; i <= last; i++) {
+    upTo(starts[i]!);
+    s16[i] = u;
+    upTo(ends[i]!);
+    e16[i] = u;
+  }
+  // Valid UTF-8 decodes to exactly these units; a mismatch would be a bug: fall back then too.
+  return u === units;
 }
 
 /** All values of a String column as JS strings (or byte views). */
@@ -68,10 +130,13 @@ export function stringValues(d: StringData, o: ValueOptions): unknown[] {
   const n = d.rows;
   const out = new Array<unknown>(n);
   if (o.strings !== 'bytes') {
-    const text = asciiText(d);
-    if (text !== null) {
-      const { starts, ends } = d;
-      for (let i = 0; i < n; i++) out[i] = text.substring(starts[i]!, ends[i]!);
+    const bulk = bulkText(d);
+    if (bulk !== null) {
+      const { texts, run, starts, ends } = bulk;
+      if (run === null) {
+        const text = texts[0]!;
+        for (let i = 0; i < n; i++) out[i] = text.substring(starts[i]!, ends[i]!);
+      } else for (let i = 0; i < n; i++) out[i] = texts[run[i]!]!.substring(starts[i]!, ends[i]!);
       return out;
     }
   }
@@ -79,13 +144,17 @@ export function stringValues(d: StringData, o: ValueOptions): unknown[] {
   return out;
 }
 
-/** Row by row: a substring of the column's bulk-decoded text when it is ASCII. */
+/** Row by row: a substring of the column's bulk-decoded text. */
 export function stringReader(d: StringData, o: ValueOptions): ValueReader {
   if (o.strings !== 'bytes') {
-    const text = asciiText(d);
-    if (text !== null) {
-      const { starts, ends } = d;
-      return (i) => text.substring(starts[i]!, ends[i]!);
+    const bulk = bulkText(d);
+    if (bulk !== null) {
+      const { texts, run, starts, ends } = bulk;
+      if (run === null) {
+        const text = texts[0]!;
+        return (i) => text.substring(starts[i]!, ends[i]!);
+      }
+      return (i) => texts[run[i]!]!.substring(starts[i]!, ends[i]!);
     }
   }
   return (i) => stringValue(d, i, o);
