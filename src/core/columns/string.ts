@@ -87,7 +87,13 @@ function decodeRuns(d: StringData): BulkText | null {
     run ??= new Uint32Array(rows);
     s16 ??= new Uint32Array(rows);
     e16 ??= new Uint32Array(rows);
-    if (!utf16Offsets(buf, starts, ends, first, last, from, t.length, s16, e16)) return null;
+    if (t.length === to - from) {
+      // An ASCII run: UTF-16 offsets are byte offsets from the run's start.
+      for (let i = first; i <= last; i++) {
+        s16[i] = starts[i]! - from;
+        e16[i] = ends[i]! - from;
+      }
+    } else if (!utf16Offsets(buf, starts, ends, first, last, from, t.length, s16, e16)) return null;
     run.fill(texts.length, first, last + 1);
     texts.push(t);
     first = last + 1;
