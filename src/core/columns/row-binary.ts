@@ -16,6 +16,7 @@ import type { TypeArg, TypeNode } from '../types/type-node.js';
 import { type AnyCodec, type ValueOptions, RowValueError } from './column.js';
 import { codecForType } from './registry.js';
 import { compareBytes } from '../types/printer.js';
+import { putOwn } from './json-text.js';
 
 export interface RowBinary {
   read(c: Cursor, o: ValueOptions): unknown;
@@ -38,7 +39,7 @@ export function explicitTyped(v: unknown): TypedValue | undefined {
   if (v instanceof TypedValue) return v;
   if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype) {
     const keys = Object.keys(v);
-    if (keys.length === 2 && 'type' in v && 'value' in v && typeof (v as { type: unknown }).type === 'string')
+    if (keys.length === 2 && Object.hasOwn(v, 'type') && Object.hasOwn(v, 'value') && typeof (v as { type: unknown }).type === 'string')
       return new TypedValue((v as { type: string }).type, (v as { value: unknown }).value);
   }
   return undefined;
@@ -101,6 +102,11 @@ export function rowBinaryFor(type: string | TypeNode): RowBinary {
   return rb;
 }
 
+/** v[k], except that a member of Object.prototype ('__proto__', 'constructor', …) counts only as an own key. */
+function fieldOf(v: Record<string, unknown>, k: string): unknown {
+  return Object.hasOwn(v, k) || !(k in Object.prototype) ? v[k] : undefined;
+}
+
 function maxCount(c: Cursor, n: number, what: string): number {
   if (n > c.end - c.pos) throw new LimitError(`RowBinary ${what} of ${n} elements exceeds the ${c.end - c.pos} bytes left`);
   return n;
@@ -155,7 +161,7 @@ function buildRowBinary(node0: TypeNode): RowBinary {
             const obj: Record<string, unknown> = {};
             for (let i = 0; i < n; i++) {
               const key = k.read(c, o);
-              obj[String(key)] = val.read(c, o);
+              putOwn(obj, String(key), val.read(c, o));
             }
             return obj;
           }
@@ -187,14 +193,14 @@ function buildRowBinary(node0: TypeNode): RowBinary {
         read(c, o) {
           if (named) {
             const obj: Record<string, unknown> = {};
-            for (let i = 0; i < elems.length; i++) obj[names[i]!] = elems[i]!.read(c, o);
+            for (let i = 0; i < elems.length; i++) putOwn(obj, names[i]!, elems[i]!.read(c, o));
             return obj;
           }
           return elems.map((e) => e.read(c, o));
         },
         write(w, v) {
           for (let i = 0; i < elems.length; i++) {
-            const x = Array.isArray(v) ? v[i] : named && v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[names[i]!] : undefined;
+            const x = Array.isArray(v) ? v[i] : named && v !== null && typeof v === 'object' ? fieldOf(v as Record<string, unknown>, names[i]!) : undefined;
             if (x === undefined && !Array.isArray(v)) throw new RowValueError(0, v, 'not a tuple');
             elems[i]!.write(w, x);
           }
@@ -452,7 +458,11 @@ function jsonRowBinary(node: TypeNode): RowBinary {
   };
 }
 
-/** Set obj[a][b][c] = v for the path 'a.b.c'. */
+/**
+ * Set obj[a][b][c] = v for the path 'a.b.c'. Path segments are data: only own keys are
+ * followed and every key is written as an own property, so nothing outside obj changes
+ * (a segment '__proto__' is an ordinary key, never Object.prototype).
+ */
 export function setPath(obj: Record<string, unknown>, path: string, v: unknown): void {
   let o = obj;
   let start = 0;
@@ -460,15 +470,15 @@ export function setPath(obj: Record<string, unknown>, path: string, v: unknown):
     const dot = path.indexOf('.', start);
     if (dot < 0) break;
     const k = path.slice(start, dot);
-    let next = o[k];
+    let next = Object.hasOwn(o, k) ? o[k] : undefined;
     if (!isPlainObject(next)) {
       next = {};
-      o[k] = next;
+      putOwn(o, k, next);
     }
     o = next as Record<string, unknown>;
     start = dot + 1;
   }
-  o[path.slice(start)] = v;
+  putOwn(o, path.slice(start), v);
 }
 
 /** Leaf paths of a nested object ('a.b' → value); plain objects recurse, everything else is a leaf. */
