@@ -1,11 +1,11 @@
 import type { Block } from '../core/native/block-types.js';
 import type { BlockInput } from '../core/native/writer.js';
 import type { ValueOptions } from '../core/columns/column.js';
-import { ClientError } from './errors.js';
+import { AbortError, ClientError } from './errors.js';
 import { ResultSet, rowStream } from './result-set.js';
 import { batchRows, columnsToBlock, inferColumns } from './insert.js';
 import type { ExecParams, ExecResult } from '../transport/http.js';
-import type { ClientOptions, ColumnMeta, InsertSummary, QueryParams, QuerySummary, Settings, Transport } from './types.js';
+import type { ClientOptions, ColumnMeta, InsertSummary, QueryEvent, QueryParams, QuerySummary, Settings, Transport } from './types.js';
 
 export interface Endpoint {
   scheme: 'tcp' | 'tcps' | 'http' | 'https' | 'chdb';
@@ -142,14 +142,36 @@ export class ClickHouseClient {
     return withCallerStack(
       (async () => {
         const t = await this.getTransport();
-        const p = { ...params, clickhouse_settings: this.mergeSettings(params.clickhouse_settings) };
+        // The transport's signal: the caller's, or ours when a reader leaves while a block is awaited.
+        const own = new AbortController();
+        const user = params.abort_signal;
+        const forward = () => own.abort(user!.reason);
+        if (user?.aborted) forward();
+        else user?.addEventListener('abort', forward, { once: true });
+        const unlink = () => user?.removeEventListener('abort', forward);
+        const p = { ...params, abort_signal: own.signal, clickhouse_settings: this.mergeSettings(params.clickhouse_settings) };
         const events = t.query(p, this.valueOptions);
         const it = events[Symbol.asyncIterator]();
-        const first = await it.next();
+        let first: IteratorResult<QueryEvent>;
+        try {
+          first = await it.next();
+        } catch (e) {
+          unlink();
+          throw e;
+        }
         // Row helpers copy values out, unless these options make byte views.
         const o = this.valueOptions;
         const copied = o.strings !== 'bytes' && o.arrays !== 'typed' ? events.valuesCopied?.bind(events) : undefined;
-        const rs = new ResultSet(it, first, events.queryId, this.options.rows ?? 'object', params.on_progress, undefined, params.on_log, copied) as ResultSet & { stream(): unknown };
+        const abandon = () => own.abort(new AbortError('the result was closed before its end'));
+        let rs: ResultSet & { stream(): unknown };
+        try {
+          rs = new ResultSet(it, first, events.queryId, this.options.rows ?? 'object', params.on_progress, unlink, params.on_log, copied, abandon) as ResultSet & { stream(): unknown };
+        } catch (e) {
+          // An on_progress/on_log callback threw on the first event: end the query before rethrowing.
+          unlink();
+          await it.return?.().catch(() => undefined);
+          throw e;
+        }
         rs.stream = () => rowStream(rs);
         return rs;
       })(),

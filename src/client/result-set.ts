@@ -6,18 +6,25 @@ import { addProgress, emptyProgress } from './types.js';
 
 export type Row = Record<string, unknown> | unknown[];
 
-/** Unique keys for row objects: duplicate column names get `_1`, `_2`, … (with one warning). */
+/**
+ * Unique keys for row objects: a repeated column name gets `_1`, `_2`, … — the
+ * first suffix that is no other column's name (with one warning).
+ */
 function rowKeys(names: string[]): string[] {
-  const seen = new Map<string, number>();
+  const taken = new Set(names);
+  const used = new Set<string>();
   const out: string[] = [];
   let dup = false;
   for (const n of names) {
-    const k = seen.get(n) ?? 0;
-    seen.set(n, k + 1);
-    if (k > 0) dup = true;
-    out.push(k === 0 ? n : `${n}_${k}`);
+    let k = n;
+    if (used.has(n)) {
+      dup = true;
+      for (let i = 1; taken.has(k) || used.has(k); i++) k = `${n}_${i}`;
+    }
+    used.add(k);
+    out.push(k);
   }
-  if (dup) console.warn(`chwire: duplicate column names in result (${names.join(', ')}); later ones get a _N suffix`);
+  if (dup) console.warn(`chwire: duplicate column names in result (${names.join(', ')}); keys: ${out.join(', ')}`);
   return out;
 }
 
@@ -111,6 +118,8 @@ export class ResultSet implements AsyncIterable<Block> {
   extremes?: Block;
   readonly summary: QuerySummary;
   private consumed = false;
+  private finished = false;
+  private active: AsyncIterator<Block> | undefined;
   private readonly started = Date.now();
 
   constructor(
@@ -123,6 +132,8 @@ export class ResultSet implements AsyncIterable<Block> {
     private readonly onLog?: (entry: Record<string, unknown>) => void,
     /** Called (once) when a row helper copies every value out of each block; see QueryHandle. */
     private valuesCopied?: () => void,
+    /** Stops the transport's request at once (a reader left while a block was awaited). */
+    private readonly abandon?: () => void,
   ) {
     this.summary = { progress: emptyProgress(), elapsedMs: 0, queryId };
     if (first && !first.done) this.note(first.value);
@@ -152,9 +163,64 @@ export class ResultSet implements AsyncIterable<Block> {
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Block> {
-    if (this.consumed) throw new Error('a ResultSet can be consumed only once');
+  /**
+   * Blocks as they arrive. Leaving early (`return()`, also before the first
+   * `next()`) ends the query: cancelled on the server if still running, the
+   * connection given back; a `next()` still waiting for the server is then
+   * abandoned at once instead of waiting for the next block.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Block> {
+    if (this.consumed) throw new ClientError('a ResultSet can be consumed only once', 'CHWIRE_RESULT_CONSUMED');
     this.consumed = true;
+    const gen = this.blocks();
+    let started = false;
+    let closing = false;
+    let waiting = 0;
+    return (this.active = {
+      next: () => {
+        started = true;
+        waiting++;
+        return gen.next().then(
+          (r) => {
+            waiting--;
+            return r;
+          },
+          (e: unknown) => {
+            waiting--;
+            // A next() left waiting when the reader closed ends quietly.
+            if (closing) return { value: undefined, done: true as const };
+            throw e;
+          },
+        );
+      },
+      return: async (value?: unknown) => {
+        if (!started) {
+          // An async generator closed before it started skips its finally: end the query here.
+          started = true;
+          await gen.return(undefined);
+          await this.finish();
+        } else {
+          closing = true;
+          if (waiting > 0) this.abandon?.();
+          await gen.return(undefined).catch(() => undefined);
+        }
+        return { value: value as Block, done: true };
+      },
+    });
+  }
+
+  /**
+   * Ends the query before its end (cancelled on the server if still running) and
+   * gives its connection back; an iteration in progress then ends. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (!this.consumed) {
+      this.consumed = true;
+      await this.finish();
+    } else await this.active?.return?.();
+  }
+
+  private async *blocks(): AsyncGenerator<Block> {
     try {
       let r = this.first ?? (await this.pull());
       this.first = undefined;
@@ -164,8 +230,18 @@ export class ResultSet implements AsyncIterable<Block> {
         r = await this.pull();
       }
     } finally {
-      this.summary.elapsedMs = Date.now() - this.started;
+      await this.finish();
+    }
+  }
+
+  /** Once: the elapsed time, the transport's end of the query (cancel if it still runs), onDone. */
+  private async finish(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.summary.elapsedMs = Date.now() - this.started;
+    try {
       await this.events.return?.();
+    } finally {
       this.onDone?.();
     }
   }
@@ -237,20 +313,31 @@ export class ResultSet implements AsyncIterable<Block> {
    * the next one (its buffers are then reused): a batch iterated later throws
    * CHWIRE_STALE_BATCH. The rows themselves stay valid.
    */
-  async *rowBatches<T = Row>(): AsyncGenerator<RowBatch<T>> {
+  rowBatches<T = Row>(): AsyncIterableIterator<RowBatch<T>> {
     const src = this.blockRowSource();
-    try {
-      for (let r = await src.blocks.next(); !r.done; r = await src.blocks.next()) {
-        const batch = new RowBatch<T>(src.rowsOf(r.value), r.value.rowCount);
+    let last: RowBatch<T> | undefined;
+    const it: AsyncIterableIterator<RowBatch<T>> = {
+      [Symbol.asyncIterator]: () => it,
+      next: async () => {
+        // The consumer asked for the next batch: the last one's buffers may be reused now.
+        last?.expire();
+        const r = await src.blocks.next();
+        if (r.done) return { value: undefined, done: true };
         try {
-          yield batch;
-        } finally {
-          batch.expire();
+          last = new RowBatch<T>(src.rowsOf(r.value), r.value.rowCount);
+        } catch (e) {
+          await src.blocks.return?.();
+          throw e;
         }
-      }
-    } finally {
-      await src.blocks.return?.();
-    }
+        return { value: last, done: false };
+      },
+      return: async (value?: unknown) => {
+        last?.expire();
+        await src.blocks.return?.();
+        return { value: value as RowBatch<T>, done: true };
+      },
+    };
+    return it;
   }
 
   /** Blocks whose values a row helper copies out (see copyingFrom), and their rows. */
@@ -283,7 +370,11 @@ class RowIterator<T> implements AsyncIterableIterator<T> {
   /** Next row of the current block, and its row count. */
   private k = 0;
   private n = 0;
+  /** No rows after the current block's: the end, an error, or return(). */
   private ended = false;
+  /** return() was called: next() answers done from now on. */
+  private closed = false;
+  private released = false;
   /** A block being fetched: next() calls made meanwhile wait for it, in order. */
   private pending: Promise<unknown> | undefined;
 
@@ -294,8 +385,17 @@ class RowIterator<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
     if (this.pending) return this.pending.then(() => this.next());
-    if (this.k < this.n) return Promise.resolve({ value: this.make(this.k++) as T, done: false });
+    if (this.k < this.n) {
+      let value: T;
+      try {
+        value = this.make(this.k++) as T;
+      } catch (e) {
+        return this.fail(e);
+      }
+      return Promise.resolve({ value, done: false });
+    }
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
     const p = this.fill();
     this.pending = p;
@@ -306,9 +406,8 @@ class RowIterator<T> implements AsyncIterableIterator<T> {
       },
       (e: unknown) => {
         this.pending = undefined;
-        this.ended = true;
-        this.n = 0;
-        throw e;
+        if (this.closed) return { value: undefined, done: true as const };
+        return this.fail(e);
       },
     );
   }
@@ -316,6 +415,7 @@ class RowIterator<T> implements AsyncIterableIterator<T> {
   /** Rows of the next non-empty block, or the end. */
   private async fill(): Promise<void> {
     const r = await this.src.blocks.next();
+    if (this.closed) return;
     this.k = 0;
     if (r.done) {
       this.ended = true;
@@ -326,13 +426,25 @@ class RowIterator<T> implements AsyncIterableIterator<T> {
     }
   }
 
-  async return(value?: unknown): Promise<IteratorResult<T>> {
-    if (this.pending) await this.pending.catch(() => undefined);
+  /** Ends the query (a for-await loop does not call return() when next() rejects) and rejects with e. */
+  private async fail(e: unknown): Promise<never> {
+    this.ended = true;
     this.n = 0;
-    if (!this.ended) {
-      this.ended = true;
-      await this.src.blocks.return?.();
-    }
+    await this.release().catch(() => undefined);
+    throw e;
+  }
+
+  private async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.src.blocks.return?.();
+  }
+
+  async return(value?: unknown): Promise<IteratorResult<T>> {
+    this.closed = true;
+    this.ended = true;
+    this.n = 0;
+    await this.release();
     return { value: value as T, done: true };
   }
 
@@ -363,6 +475,7 @@ export class RowBatch<T = Row> implements Iterable<T> {
 
   /** Row i (made on each call). */
   row(i: number): T {
+    if (i >>> 0 !== i || i >= this.length) throw new ClientError(`row ${i} is not in this batch of ${this.length} rows`, 'CHWIRE_ROW_OUT_OF_RANGE');
     if (!this.live) throw new ClientError('a row batch was iterated after the next batch was asked for (its buffers are reused): iterate each batch before the next', 'CHWIRE_STALE_BATCH');
     return this.make(i) as T;
   }
@@ -402,8 +515,17 @@ export function rowStream(rs: ResultSet): unknown {
   let fetching = false;
   let done = false;
   // Push buffered rows until the stream is full; when they run out, fetch the next block.
-  const pump = (s: ReadableLike): void => {
-    while (k < n) if (!s.push(make(k++))) return;
+  // Any failure (the server's, or making a row) destroys the stream, which ends the query.
+  const fail = (st: ReadableLike, e: unknown): void => {
+    if (done) return;
+    st.destroy(e instanceof Error ? e : new Error(String(e)));
+  };
+  const pump = (st: ReadableLike): void => {
+    try {
+      while (k < n) if (!st.push(make(k++))) return;
+    } catch (e) {
+      return fail(st, e);
+    }
     if (fetching || done) return;
     fetching = true;
     src.blocks.next().then(
@@ -412,19 +534,21 @@ export function rowStream(rs: ResultSet): unknown {
         if (done) return;
         if (r.done) {
           done = true;
-          s.push(null);
+          st.push(null);
           return;
         }
-        make = src.rowsOf(r.value);
+        try {
+          make = src.rowsOf(r.value);
+        } catch (e) {
+          return fail(st, e);
+        }
         n = r.value.rowCount;
         k = 0;
-        pump(s);
+        pump(st);
       },
       (e: unknown) => {
         fetching = false;
-        if (done) return;
-        done = true;
-        s.destroy(e instanceof Error ? e : new Error(String(e)));
+        fail(st, e);
       },
     );
   };

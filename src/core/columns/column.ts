@@ -78,6 +78,16 @@ export interface Codec<D = unknown> {
   defaultValue(): unknown;
 }
 
+/**
+ * o[k] = v as an own enumerable property, also for keys that come from data: a
+ * plain assignment of '__proto__' would set the prototype instead (every other
+ * Object.prototype member is a writable data property, so assigning it creates an own key).
+ */
+export function putOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
 /** The value of one row of a column; see Codec.reader. */
 export type ValueReader = (row: number) => unknown;
 

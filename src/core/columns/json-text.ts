@@ -1,15 +1,6 @@
 // JSON text ↔ JS values, exact: integers beyond 2^53 become bigint, and bigint
 // values are written as bare integers. Used by the JSON type's string form.
-
-/**
- * o[k] = v as an own enumerable data property. Only '__proto__' needs care: a plain
- * assignment of it sets the prototype (every other Object.prototype member is a writable
- * data property, so assigning it creates an own key).
- */
-export function putOwn(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else o[k] = v;
-}
+import { putOwn } from './column.js';
 
 export function parseJsonExact(text: string): unknown {
   let i = 0;

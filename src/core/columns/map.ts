@@ -2,14 +2,9 @@
 // then all values (prefixes: K's then V's).
 import type { Cursor } from '../io/cursor.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type Codec, type AnyCodec, type ValueOptions, type ValueReader, RowValueError, describeValue, mapArray, readerOf } from './column.js';
+import { type Codec, type AnyCodec, type ValueOptions, type ValueReader, RowValueError, describeValue, mapArray, putOwn, readerOf } from './column.js';
 import { readOffsets, writeOffsets } from './array.js';
 
-/** obj[key] = v, where a key '__proto__' (a map key may be any string) is an own property too. */
-function putKey(obj: Record<string, unknown>, key: string, v: unknown): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
-  else obj[key] = v;
-}
 
 export interface MapData {
   ends: Uint32Array;
@@ -24,7 +19,7 @@ export function makeMapCodec(node: TypeNode, key: AnyCodec, value: AnyCodec): Co
     const e = d.ends[i]!;
     if (o.maps === 'object') {
       const obj: Record<string, unknown> = {};
-      for (let k = s; k < e; k++) putKey(obj, String(key.get(d.keys, k, o)), value.get(d.values, k, o));
+      for (let k = s; k < e; k++) putOwn(obj, String(key.get(d.keys, k, o)), value.get(d.values, k, o));
       return obj;
     }
     const m = new Map<unknown, unknown>();
@@ -38,7 +33,7 @@ export function makeMapCodec(node: TypeNode, key: AnyCodec, value: AnyCodec): Co
     if (o.maps === 'object')
       return (i) => {
         const obj: Record<string, unknown> = {};
-        for (let k = i === 0 ? 0 : ends[i - 1]!; k < ends[i]!; k++) putKey(obj, String(kr(k)), vr(k));
+        for (let k = i === 0 ? 0 : ends[i - 1]!; k < ends[i]!; k++) putOwn(obj, String(kr(k)), vr(k));
         return obj;
       };
     return (i) => {

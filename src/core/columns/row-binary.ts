@@ -13,10 +13,9 @@ import { Writer } from '../io/writer.js';
 import { parseType, printType } from '../types/index.js';
 import { decodeBinaryType, encodeBinaryType } from '../types/binary-encoding.js';
 import type { TypeArg, TypeNode } from '../types/type-node.js';
-import { type AnyCodec, type ValueOptions, RowValueError } from './column.js';
+import { type AnyCodec, type ValueOptions, RowValueError, putOwn } from './column.js';
 import { codecForType } from './registry.js';
 import { compareBytes } from '../types/printer.js';
-import { putOwn } from './json-text.js';
 
 export interface RowBinary {
   read(c: Cursor, o: ValueOptions): unknown;

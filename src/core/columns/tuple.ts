@@ -3,7 +3,7 @@
 // writes one '0' byte per row (as the engine does).
 import type { Cursor } from '../io/cursor.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type Codec, type AnyCodec, type ValueOptions, type ValueReader, RowValueError, describeValue, mapArray, readerOf } from './column.js';
+import { type Codec, type AnyCodec, type ValueOptions, type ValueReader, RowValueError, describeValue, mapArray, putOwn, readerOf } from './column.js';
 import { skipZeroChars, writeZeroChars } from './nothing.js';
 
 export interface TupleData {
@@ -14,14 +14,10 @@ export interface TupleData {
 export function makeTupleCodec(node: TypeNode, typeName: string, elements: AnyCodec[], names: (string | undefined)[]): Codec<TupleData> {
   const named = names.length > 0 && names.every((n) => n !== undefined && n !== '');
   const k = elements.length;
-  // A key '__proto__' assigned plainly would set the prototype instead.
-  const put = names.includes('__proto__')
-    ? (obj: Record<string, unknown>, key: string, v: unknown) => Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true })
-    : (obj: Record<string, unknown>, key: string, v: unknown) => (obj[key] = v);
   const rowValue = (d: TupleData, i: number, o: ValueOptions): unknown => {
     if (named) {
       const obj: Record<string, unknown> = {};
-      for (let j = 0; j < k; j++) put(obj, names[j]!, elements[j]!.get(d.elements[j], i, o));
+      for (let j = 0; j < k; j++) putOwn(obj, names[j]!, elements[j]!.get(d.elements[j], i, o));
       return obj;
     }
     const out = new Array<unknown>(k);
@@ -33,7 +29,7 @@ export function makeTupleCodec(node: TypeNode, typeName: string, elements: AnyCo
     if (named)
       return (i) => {
         const obj: Record<string, unknown> = {};
-        for (let j = 0; j < k; j++) put(obj, names[j]!, rs[j]!(i));
+        for (let j = 0; j < k; j++) putOwn(obj, names[j]!, rs[j]!(i));
         return obj;
       };
     return (i) => {
