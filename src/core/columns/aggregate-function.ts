@@ -232,6 +232,14 @@ function baseSkipper(fn: string, params: number, args: TypeNode[], typeName: str
   throw new UnsupportedTypeError(`${typeName}: the state layout of aggregate function '${fn}' is not known, so its rows cannot be split`);
 }
 
+/**
+ * Supported functions whose Nullable-argument state has no has-value byte: the Null combinator
+ * writes it when the result can be Nullable or the function returns a default for only NULLs
+ * (AggregateFunctionNull.cpp serialize_flag). groupArray's Array result is neither; quantiles
+ * returns an Array too but is registered with returns_default_when_only_null.
+ */
+const NO_NULL_FLAG = new Set(['groupArray']);
+
 /** The row-boundary finder for an AggregateFunction type. */
 export function stateSkipper(node: TypeNode, typeName: string): Skip {
   let i = 0;
@@ -245,15 +253,19 @@ export function stateSkipper(node: TypeNode, typeName: string): Skip {
     args.push(a.type);
   }
   let fn = f.name;
+  let nullableCondition = false;
   if (fn.endsWith('If') && fn.length > 2 && fn !== 'If') {
     fn = fn.slice(0, -2);
-    args.pop();
+    nullableCondition = args.pop()?.name === 'Nullable';
   }
   if (fn === 'medianExact' || fn === 'quantileExact') throw new UnsupportedTypeError(`${typeName}: the state layout of aggregate function '${f.name}' is not known`);
   const nullable = fn !== 'count' && args.some((a) => a.name === 'Nullable');
+  // With only the condition Nullable, whether a flag byte is written depends on the server version.
+  if (nullableCondition && !nullable && fn !== 'count') throw new UnsupportedTypeError(`${typeName}: the state layout of '${f.name}' with only a Nullable condition differs between server versions`);
   const inner = args.map((a) => (a.name === 'Nullable' ? (a.args[0] as { type: TypeNode }).type : a));
   const base = baseSkipper(fn, f.params.length, inner, typeName);
-  if (!nullable) return base;
+  // (18.16 names no Nullable argument in the state's type, and writes no has-value byte.)
+  if (!nullable || NO_NULL_FLAG.has(fn)) return base;
   return (c) => {
     if (c.u8()) base(c);
   };
