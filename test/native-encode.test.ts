@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EncodeError, decodeNative, encodeNative } from '../src/index.js';
-import { engineReadNative } from './helpers/engine.js';
+import { engineJSON, engineNative, engineReadNative } from './helpers/engine.js';
 
 test('alternative JS forms are encoded as meant (engine reads them back)', async () => {
   const columns = [
@@ -107,4 +107,36 @@ test('non-ASCII String columns decode in bulk (one TextDecoder call) exactly, an
     });
     assert.equal(col.data.bulk !== null, bulk, `${label}: decoded in bulk`);
   }
+});
+
+test('LowCardinality dictionaries never merge different values (strings that look like byte keys, bytes, numbers)', async () => {
+  const enc = new TextEncoder();
+  const values = ['B104,105', enc.encode('hi'), 'B', new Uint8Array(0), 'hi', 1, '1', 'D0', new Date(0).toISOString()];
+  const bytes = encodeNative({ columns: [{ name: 's', type: 'LowCardinality(String)', values }] });
+  const want = ['B104,105', 'hi', 'B', '', 'hi', '1', '1', 'D0', '1970-01-01T00:00:00.000Z'];
+  assert.deepEqual(decodeNative(bytes)[0]!.columns[0]!.toArray(), want);
+  const back = await engineReadNative(bytes, 's LowCardinality(String)');
+  assert.deepEqual(back.data.map((r) => (r as { s: string }).s), want);
+});
+
+test('IPv6 text is the engine’s, also for IPv4-compatible and IPv4-mapped addresses', async () => {
+  const addrs = ['::', '::1', '::2:3', '::1.2.3.4', '::1:0', '::ffff:1.2.3.4', '::ffff:0:0', '1::', '1:0:0:1::', '0:0:0:0:0:1:0:0', 'fe80::1', '2001:db8::ff00:42:8329', '1:2:3:4:5:6:7:8', '0:1::'];
+  const sql = `SELECT ${addrs.map((a, i) => `toIPv6('${a}') AS a${i}`).join(', ')}`;
+  const [b] = decodeNative(await engineNative(sql));
+  const { data } = await engineJSON(sql);
+  const row = data[0] as Record<string, string>;
+  b!.columns.forEach((c, i) => assert.equal(c.get(0), row[`a${i}`], addrs[i]));
+});
+
+test("names of Object.prototype members are not types, and not tuple fields an object has", () => {
+  for (const type of ['constructor', 'toString', 'AggregateFunction(sum, constructor)', '__proto__'])
+    assert.throws(
+      () => encodeNative({ columns: [{ name: 'c', type, values: [] }] }),
+      (e: unknown) => (e as { code?: string }).code === 'CHWIRE_UNSUPPORTED_TYPE' || (e as { code?: string }).code === 'CHWIRE_BAD_TYPE_NAME',
+      type,
+    );
+  assert.throws(
+    () => encodeNative({ columns: [{ name: 't', type: 'Tuple(toString String, constructor String)', values: [{}] }] }),
+    (e: unknown) => e instanceof EncodeError && /tuple element 'toString' is missing/.test(e.message),
+  );
 });

@@ -57,7 +57,7 @@ function decimalPrecision(t: TypeNode): number {
 /** Width of a value with a fixed-size binary form, else undefined. */
 function fixedWidth(t: TypeNode): number | undefined {
   const n = t.name;
-  if (n in INT_WIDTH) return INT_WIDTH[n];
+  if (Object.hasOwn(INT_WIDTH, n)) return INT_WIDTH[n];
   switch (n) {
     case 'Float32':
     case 'Date32':
@@ -94,7 +94,7 @@ function sumWidth(t: TypeNode, fn: string): number {
     const w = fixedWidth(t);
     if (w !== undefined) return w;
   }
-  if (n in INT_WIDTH) return Math.max(8, INT_WIDTH[n]!);
+  if (Object.hasOwn(INT_WIDTH, n)) return Math.max(8, INT_WIDTH[n]!);
   if (n === 'Float32' || n === 'Float64' || n === 'BFloat16') return 8;
   if (n === 'Decimal') return decimalPrecision(t) > 38 ? 32 : 16;
   throw new UnsupportedTypeError(`AggregateFunction(${fn}) over ${printType(t)}: unknown accumulator width`);

@@ -89,12 +89,16 @@ export function makeArrayCodec(node: TypeNode, inner: AnyCodec): Codec<ArrayData
       return out;
     };
   };
+  // get() with arrays: 'typed' looks at the inner column's values once per data and options.
+  const innerValues = new WeakMap<ArrayData, { o: ValueOptions; all: ArrayLike<unknown> }>();
   const rowValue = (d: ArrayData, i: number, o: ValueOptions): unknown => {
     const s = i === 0 ? 0 : d.ends[i - 1]!;
     const e = d.ends[i]!;
     if (o.arrays === 'typed') {
-      const all = inner.toArray(d.inner, o);
-      if (ArrayBuffer.isView(all)) return (all as unknown as Uint8Array).subarray(s, e);
+      let c = innerValues.get(d);
+      if (c?.o !== o) innerValues.set(d, (c = { o, all: inner.toArray(d.inner, o) }));
+      if (ArrayBuffer.isView(c.all)) return (c.all as unknown as Uint8Array).subarray(s, e);
+      return Array.prototype.slice.call(c.all, s, e);
     }
     const out = new Array<unknown>(e - s);
     for (let k = s; k < e; k++) out[k - s] = inner.get(d.inner, k, o);

@@ -28,7 +28,7 @@ const SPECS: Record<string, IntSpec> = {
 };
 
 export function isIntFamily(name: string): boolean {
-  return name in SPECS;
+  return Object.hasOwn(SPECS, name);
 }
 
 /** Read a little-endian integer of `width` bytes at off as a bigint. */

@@ -45,6 +45,8 @@ export function formatIPv6(b: Uint8Array, off: number): string {
     k = j;
   }
   if (bestLen < 2) bestStart = -1;
+  // IPv4-compatible (exactly the first six words zero): ClickHouse prints '::a.b.c.d'.
+  if (bestStart === 0 && bestLen === 6) return '::' + b[off + 12] + '.' + b[off + 13] + '.' + b[off + 14] + '.' + b[off + 15];
   let s = '';
   for (let k = 0; k < 8; k++) {
     if (k === bestStart) {

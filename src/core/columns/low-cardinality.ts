@@ -60,12 +60,19 @@ function readIndexes(c: Cursor, n: number, width: number, dictSize: number, what
   return keys;
 }
 
-/** Map key for a dictionary value: primitives as they are (one column holds one JS type in practice). */
-function dictKey(v: unknown): unknown {
-  if (typeof v !== 'object') return v;
+/**
+ * Dictionary key of a value that is an object: 'D' + time for a Date, 'B' + one char per byte
+ * for bytes (kept apart from primitives, which are their own Map keys: a Map never confuses a
+ * string with a number, nor these strings with a string value); undefined: not deduplicated.
+ */
+function objectKey(v: object): string | undefined {
   if (v instanceof Date) return 'D' + v.getTime();
-  if (v instanceof Uint8Array) return 'B' + Array.prototype.join.call(v, ',');
-  return v;
+  if (v instanceof Uint8Array) {
+    let k = 'B';
+    for (let i = 0; i < v.length; i += 4096) k += String.fromCharCode.apply(null, Array.from(v.subarray(i, i + 4096)));
+    return k;
+  }
+  return undefined;
 }
 
 export function makeLowCardinalityCodec(node: TypeNode, typeName: string, dictCodec: AnyCodec, nullable: boolean): Codec<LowCardinalityData> {
@@ -168,10 +175,11 @@ export function makeLowCardinalityCodec(node: TypeNode, typeName: string, dictCo
       const n = values.length;
       const dictValues: unknown[] = [];
       const index = new Map<unknown, number>();
+      const objects = new Map<string, number>();
       const dflt = dictCodec.defaultValue();
       if (nullable) dictValues.push(dflt); // slot 0: NULL
       dictValues.push(dflt); // the default value
-      index.set(dictKey(dflt), dictValues.length - 1);
+      index.set(dflt, dictValues.length - 1);
       const keys = new Uint32Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
@@ -180,12 +188,13 @@ export function makeLowCardinalityCodec(node: TypeNode, typeName: string, dictCo
           keys[i] = 0;
           continue;
         }
-        const key = dictKey(v);
-        let k = index.get(key);
+        const ok = typeof v === 'object' ? objectKey(v) : undefined;
+        let k = ok === undefined ? (typeof v === 'object' ? undefined : index.get(v)) : objects.get(ok);
         if (k === undefined) {
           k = dictValues.length;
           dictValues.push(v);
-          index.set(key, k);
+          if (ok !== undefined) objects.set(ok, k);
+          else if (typeof v !== 'object') index.set(v, k);
         }
         keys[i] = k;
       }

@@ -67,7 +67,8 @@ export function makeTupleCodec(node: TypeNode, typeName: string, elements: AnyCo
         } else if (named && v !== null && typeof v === 'object') {
           for (let j = 0; j < k; j++) {
             const name = names[j]!;
-            if (!(name in v)) throw new RowValueError(i, v, `tuple element '${name}' is missing`);
+            // Object.prototype's members ('constructor', 'toString', …) count only as own keys.
+            if (!(Object.hasOwn(v, name) || (!(name in Object.prototype) && name in v))) throw new RowValueError(i, v, `tuple element '${name}' is missing`);
             cols[j]![i] = (v as Record<string, unknown>)[name];
           }
         } else throw new RowValueError(i, v, named ? 'not an array or object for a named tuple' : 'not an array for a tuple');

@@ -433,7 +433,7 @@ export function encodeBinaryType(w: Writer, t: TypeNode): void {
     w.u8(BinaryTypeIndex.Custom);
     return w.string(printType(t));
   }
-  const simple = SIMPLE_CODES[name];
+  const simple = Object.hasOwn(SIMPLE_CODES, name) ? SIMPLE_CODES[name] : undefined;
   if (simple !== undefined && !(name === 'DateTime' && t.args.length)) return w.u8(simple);
   switch (name) {
     case 'DateTime':
