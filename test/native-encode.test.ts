@@ -140,3 +140,13 @@ test("names of Object.prototype members are not types, and not tuple fields an o
     (e: unknown) => e instanceof EncodeError && /tuple element 'toString' is missing/.test(e.message),
   );
 });
+
+test('LowCardinality rows never share a mutable value; Date map keys are ISO text with maps: object', async () => {
+  const [b] = decodeNative(await engineNative("SELECT toLowCardinality(toDateTime('2024-01-01 00:00:00', 'UTC')) AS d, map(toDateTime('2024-01-01 00:00:00', 'UTC'), 2) AS m FROM numbers(3)"));
+  const [d, m] = b!.columns as unknown as { toArray(): unknown[]; reader(): (i: number) => unknown; withOptions(o: object): { toArray(): unknown[]; get(i: number): unknown } }[];
+  for (const rows of [d!.toArray(), [0, 1, 2].map(d!.reader())]) {
+    (rows[0] as Date).setTime(0);
+    assert.equal((rows[1] as Date).toISOString(), '2024-01-01T00:00:00.000Z');
+  }
+  assert.deepEqual(m!.withOptions({ maps: 'object' }).get(0), { '2024-01-01T00:00:00.000Z': 2 });
+});

@@ -133,14 +133,15 @@ export function makeLowCardinalityCodec(node: TypeNode, typeName: string, dictCo
     get: rowValue,
     reader(d, o) {
       const gs = d.groups;
-      // Each dictionary value is made once, on its first use (as in toArray).
+      // Each primitive dictionary value is made once, on its first use (as in toArray).
       const caches = gs.map((g) => new Array<unknown>(g.dictSize));
       const value = (g: LowCardinalityGroup, cache: unknown[], i: number): unknown => {
         const k = g.keys[i - g.rowStart]!;
         let v = cache[k];
         if (v === undefined) {
           v = nullable && k === 0 ? null : dictCodec.get(g.dict, k, o);
-          cache[k] = v;
+          // Objects (Date, bytes) are made per row: rows must not share a mutable value.
+          if (typeof v !== 'object' || v === null) cache[k] = v;
         }
         return v;
       };
@@ -164,7 +165,7 @@ export function makeLowCardinalityCodec(node: TypeNode, typeName: string, dictCo
           let v = cache[k];
           if (v === undefined) {
             v = nullable && k === 0 ? null : dictCodec.get(g.dict, k, o);
-            cache[k] = v;
+            if (typeof v !== 'object' || v === null) cache[k] = v;
           }
           out[g.rowStart + i] = v;
         }

@@ -12,6 +12,11 @@ export interface MapData {
   values: unknown;
 }
 
+/** An object key for a map key: a Date as its ISO text (String(date) depends on the process's zone and locale). */
+function keyText(k: unknown): string {
+  return k instanceof Date ? k.toISOString() : String(k);
+}
+
 export function makeMapCodec(node: TypeNode, key: AnyCodec, value: AnyCodec): Codec<MapData> {
   const typeName = `Map(${key.typeName}, ${value.typeName})`;
   const rowValue = (d: MapData, i: number, o: ValueOptions): unknown => {
@@ -19,7 +24,7 @@ export function makeMapCodec(node: TypeNode, key: AnyCodec, value: AnyCodec): Co
     const e = d.ends[i]!;
     if (o.maps === 'object') {
       const obj: Record<string, unknown> = {};
-      for (let k = s; k < e; k++) putOwn(obj, String(key.get(d.keys, k, o)), value.get(d.values, k, o));
+      for (let k = s; k < e; k++) putOwn(obj, keyText(key.get(d.keys, k, o)), value.get(d.values, k, o));
       return obj;
     }
     const m = new Map<unknown, unknown>();
@@ -33,7 +38,7 @@ export function makeMapCodec(node: TypeNode, key: AnyCodec, value: AnyCodec): Co
     if (o.maps === 'object')
       return (i) => {
         const obj: Record<string, unknown> = {};
-        for (let k = i === 0 ? 0 : ends[i - 1]!; k < ends[i]!; k++) putOwn(obj, String(kr(k)), vr(k));
+        for (let k = i === 0 ? 0 : ends[i - 1]!; k < ends[i]!; k++) putOwn(obj, keyText(kr(k)), vr(k));
         return obj;
       };
     return (i) => {
