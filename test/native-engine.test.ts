@@ -254,3 +254,16 @@ test("engine oracle: a tuple element or map key named '__proto__' is an own prop
     assert.deepEqual(Object.entries(v), [['__proto__', 5], ['y', 6]]);
   }
 });
+
+test('engine oracle: JSON values are the same in the object and the string serialization (numbers, bigint beyond 2^53)', async () => {
+  const sql = `SELECT '{"a": 1, "big": 9007199254740993, "neg": -5, "f": 1.5, "s": "x", "arr": [1, 2]}'::JSON AS j`;
+  const want = { a: 1, arr: [1, 2], big: 9007199254740993n, f: 1.5, neg: -5, s: 'x' };
+  const [object] = decodeNative(await engineNative(sql));
+  const [text] = decodeNative(await engineNative(sql, { output_format_native_write_json_as_string: 1 }));
+  assert.deepEqual(object!.columns[0]!.get(0), want);
+  assert.deepEqual(text!.columns[0]!.get(0), want);
+  assert.deepEqual([0].map(object!.columns[0]!.reader()), [want]);
+  // In Dynamic's shared variant (RowBinary) too.
+  const [shared] = decodeNative(await engineNative(`SELECT j::Dynamic(max_types=0) AS d FROM (${sql})`));
+  assert.deepEqual(shared!.columns[0]!.get(0), want);
+});

@@ -35,9 +35,9 @@ function assertValues(actual: unknown[], expected: unknown[]): void {
 
 const ROWS = `arrayJoin(['{"a":1,"__proto__":{"polluted":"engine"}}', '{"__proto__":"leaf"}', '{"x":{"__proto__":{"polluted":2}},"constructor":{"polluted":3}}'])`;
 const OBJECTS: unknown[] = [
-  { a: 1n, ['__proto__']: { polluted: 'engine' } },
+  { a: 1, ['__proto__']: { polluted: 'engine' } },
   { ['__proto__']: 'leaf' },
-  { x: { ['__proto__']: { polluted: 2n } }, constructor: { polluted: 3n } },
+  { x: { ['__proto__']: { polluted: 2 } }, constructor: { polluted: 3 } },
 ];
 
 /**
@@ -96,7 +96,7 @@ test('JSON with a __proto__ key in the STRING serialization (JSON text)', async 
 test('JSON text with a __proto__ key is accepted as an insert value', async () => {
   const bytes = encodeNative({ columns: [{ name: 'j', type: 'JSON', values: ['{"a":1,"__proto__":{"b":2}}', '{"__proto__":{"polluted":"text"}}'] }] });
   assertNoPollution();
-  assertValues(Array.from(decodeNative(bytes)[0]!.columns[0]!.toArray()), [{ a: 1n, ['__proto__']: { b: 2n } }, { ['__proto__']: { polluted: 'text' } }]);
+  assertValues(Array.from(decodeNative(bytes)[0]!.columns[0]!.toArray()), [{ a: 1, ['__proto__']: { b: 2 } }, { ['__proto__']: { polluted: 'text' } }]);
   const back = await engineReadNative(bytes, 'j JSON');
   assert.deepStrictEqual(back.data, [{ j: JSON.parse('{"__proto__":{"b":"2"},"a":"1"}') }, { j: JSON.parse('{"__proto__":{"polluted":"text"}}') }]);
 });
@@ -107,7 +107,7 @@ test('JSON.parse objects with a __proto__ key encode and decode without pollutio
     const bytes = encodeNative({ columns: [{ name: 'j', type, values: [row] }] });
     assertNoPollution();
     assertValues(Array.from(decodeNative(bytes)[0]!.columns[0]!.toArray()), [
-      { a: 1n, ['__proto__']: { polluted: 'yes' }, n: { ['__proto__']: { ['__proto__']: { polluted: 1n } } } },
+      { a: 1, ['__proto__']: { polluted: 'yes' }, n: { ['__proto__']: { ['__proto__']: { polluted: 1 } } } },
     ]);
     const back = await engineReadNative(bytes, `j ${type}`);
     assert.deepStrictEqual(back.data, [{ j: JSON.parse('{"__proto__":{"polluted":"yes"},"a":"1","n":{"__proto__":{"__proto__":{"polluted":"1"}}}}') }]);

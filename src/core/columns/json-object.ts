@@ -27,7 +27,7 @@ import {
   writeDynamicBody,
   writeDynamicPrefix,
 } from './dynamic.js';
-import { compareBytes, decodeTypedValue, encodeTypedValue, explicitTyped, isPlainObjectValue, setPath } from './row-binary.js';
+import { compareBytes, decodeTypedValue, encodeTypedValue, explicitTyped, isPlainObjectValue, jsonValueOptions, setPath } from './row-binary.js';
 import { parseJsonExact } from './json-text.js';
 import { decodeUtf8 } from '../io/utf8.js';
 
@@ -163,7 +163,8 @@ function sharedFromPairs(pairs: [string, Uint8Array][][]): SharedData {
   return { ends, paths: stringsFromValues(paths), values: stringsFromValues(values) };
 }
 
-export function objectValue(d: JsonObjectData, i: number, o: ValueOptions, spec: JsonSpec): Record<string, unknown> {
+export function objectValue(d: JsonObjectData, i: number, o0: ValueOptions, spec: JsonSpec): Record<string, unknown> {
+  const o = jsonValueOptions(o0);
   const obj: Record<string, unknown> = {};
   for (let j = 0; j < spec.typed.length; j++) setPath(obj, spec.typed[j]!.path, spec.typed[j]!.codec.get(d.typed[j], i, o));
   for (let j = 0; j < d.dynPaths.length; j++) {

@@ -429,11 +429,17 @@ function unifyTypes(values: unknown[]): string {
 
 // ---- JSON RowBinary ----
 
+/** JSON integers are numbers, bigint beyond 2^53 (as JSON text gives them), unless int64 is set. */
+export function jsonValueOptions(o: ValueOptions): ValueOptions {
+  return o.int64 === undefined ? { ...o, int64: 'number' } : o;
+}
+
 function jsonRowBinary(node: TypeNode): RowBinary {
   const typed = new Map<string, RowBinary>();
   for (const a of node.args) if (a.kind === 'type' && a.name !== undefined) typed.set(a.name, rowBinaryFor(a.type));
   return {
-    read(c, o) {
+    read(c, o0) {
+      const o = jsonValueOptions(o0);
       const n = maxCount(c, c.varuint('JSON path count'), 'JSON');
       const obj: Record<string, unknown> = {};
       for (let i = 0; i < n; i++) {
