@@ -347,11 +347,15 @@ function serverError(e: { code: number; name: string; message: string; stackTrac
   return new ClickHouseError(e as ConstructorParameters<typeof ClickHouseError>[0]);
 }
 
-/** Connection pool over one or more hosts with failover. */
+/** Hands a connection (or an error) to an acquire(); false when that acquire() already gave up. */
+type Waiter = (c: NodeConnection | Error) => boolean;
+
+/** Connection pool over one or more hosts with failover. Invariant: `open` counts idle, lent and connecting connections. */
 class Pool {
   private idle: NodeConnection[] = [];
   private open = 0;
-  private waiters: ((c: NodeConnection | Error) => void)[] = [];
+  /** Queued acquire() calls; each leaves the queue when it gives up (abort, timeout). */
+  private waiters: Waiter[] = [];
   private failedUntil = new Map<string, number>();
   private next = 0;
   private closed = false;
@@ -426,54 +430,74 @@ class Pool {
 
   async acquire(signal?: AbortSignal): Promise<NodeConnection> {
     if (this.closed) throw new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED');
+    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
     while (this.idle.length) {
       const c = this.idle.pop()!;
       if (c.usable) return c;
       this.open--;
       c.destroy();
     }
-    if (this.open < this.max) {
-      this.open++;
-      try {
-        return await this.connect();
-      } catch (e) {
-        this.open--;
-        this.wakeWaiter();
-        throw e;
-      }
-    }
-    const timeout = this.options.request_timeout ?? 30_000;
     return new Promise<NodeConnection>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new TimeoutError(`no connection became free within ${timeout} ms (max_open_connections = ${this.max})`));
-      }, timeout);
-      const onAbort = () => {
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new AbortError());
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const waiter = (c: NodeConnection | Error) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      const waiter: Waiter = (c) => {
+        if (settled) return false;
+        settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         if (c instanceof Error) reject(c);
         else resolve(c);
+        return true;
       };
+      const giveUp = (e: Error) => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        waiter(e);
+      };
+      const onAbort = () => giveUp(new AbortError(undefined, { cause: signal?.reason }));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // A free slot: connect now (bounded by connect_timeout). Otherwise wait for a release.
+      if (this.open < this.max) return this.openFor(waiter);
+      const timeout = this.options.request_timeout ?? 30_000;
+      timer = setTimeout(() => giveUp(new TimeoutError(`no connection became free within ${timeout} ms (max_open_connections = ${this.max})`)), timeout);
       this.waiters.push(waiter);
     });
   }
 
-  private wakeWaiter(): void {
-    const w = this.waiters.shift();
-    if (!w) return;
-    if (this.open < this.max) {
-      this.open++;
-      this.connect().then(w, (e) => {
+  /**
+   * Open a connection for `w` in a slot counted from now on. If `w` gave up meanwhile (abort,
+   * timeout), the connection goes to the next waiter or to idle: a counted slot is never orphaned.
+   */
+  private openFor(w: Waiter): void {
+    this.open++;
+    this.connect().then(
+      (c) => {
+        if (!w(c)) this.give(c);
+      },
+      (e: unknown) => {
         this.open--;
-        w(e as Error);
-      });
-    } else this.waiters.unshift(w);
+        w(e instanceof Error ? e : new ConnectionError(String(e)));
+        this.wakeWaiter();
+      },
+    );
+  }
+
+  /** A slot became free: open a connection for the first waiter. */
+  private wakeWaiter(): void {
+    if (this.closed || this.open >= this.max) return;
+    const w = this.waiters.shift();
+    if (w) this.openFor(w);
+  }
+
+  /** A usable connection (counted in `open`) to the first waiter still waiting, else to idle. */
+  private give(c: NodeConnection): void {
+    if (this.closed) {
+      this.open--;
+      c.destroy();
+      return;
+    }
+    c.lastUsed = Date.now();
+    for (let w = this.waiters.shift(); w; w = this.waiters.shift()) if (w(c)) return;
+    this.idle.push(c);
   }
 
   release(c: NodeConnection): void {
@@ -484,10 +508,7 @@ class Pool {
       this.wakeWaiter();
       return;
     }
-    c.lastUsed = Date.now();
-    const w = this.waiters.shift();
-    if (w) w(c);
-    else this.idle.push(c);
+    this.give(c);
   }
 
   close(): void {
@@ -525,16 +546,41 @@ function setStatement(s: Settings): string | undefined {
  * a connection that cannot be drained within CANCEL_DRAIN_MS is destroyed.
  */
 async function drainAfterCancel(c: NodeConnection): Promise<void> {
+  const timer = setTimeout(() => c.destroy(), CANCEL_DRAIN_MS);
+  timer.unref?.();
   try {
+    c.disarmDeadline();
     if (c.conn.state !== 'cancelling' && c.conn.state !== 'idle') c.conn.cancel();
     await c.flush();
-    c.armDeadline(CANCEL_DRAIN_MS, () => c.destroy());
     for (;;) {
       const e = await c.next();
       if (e.type === 'endOfStream' || e.type === 'exception') break;
     }
   } catch {
     c.destroy();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Iterate `src` with every next() raced through `until`: an abort ends the loop at once, even
+ * while the source is still producing; the source is then closed in the background.
+ */
+async function* untilStopped<T>(src: AsyncIterable<T> | Iterable<T>, until: <U>(p: Promise<U>) => Promise<U>): AsyncGenerator<T> {
+  const it: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : src[Symbol.iterator]();
+  let ended = false;
+  try {
+    for (;;) {
+      const r = await until(Promise.resolve(it.next()));
+      if (r.done) {
+        ended = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    if (!ended) void Promise.resolve().then(() => it.return?.()).catch(() => {});
   }
 }
 
@@ -619,37 +665,51 @@ export class TcpTransport implements Transport {
     const signal = p.abort_signal;
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
     const c = await this.pool.acquire(signal);
-    let finished = false;
+    /** The Query packet went out. */
     let sent = false;
-    /** False once the connection went back to the pool (timers must not touch it then). */
+    /** The server ended the query (EndOfStream or Exception taken). */
+    let finished = false;
+    /** True until the connection went back to the pool; nothing here may touch it after that. */
     let owned = true;
+    /** A background drain owns the connection and gives it back (even if nobody reads on). */
+    let draining = false;
     let stop: Error | undefined;
-    let onStop: (() => void) | undefined;
+    let onStop!: () => void;
     const stopped = new Promise<void>((r) => (onStop = r));
+    const giveBack = () => {
+      if (!owned) return;
+      owned = false;
+      signal?.removeEventListener('abort', onAbort);
+      ctl.reader = undefined;
+      c.conn.recycleBlocks = false;
+      c.conn.releaseAllBlocks();
+      this.pool.release(c);
+    };
+    const drain = () => {
+      if (draining || !owned) return;
+      draining = true;
+      void drainAfterCancel(c).finally(giveBack);
+    };
     const cancel = (err: Error) => {
-      if (stop || finished) return;
+      if (stop || finished || !owned) return;
       stop = err;
-      try {
-        c.conn.cancel();
-        void c.flush().catch(() => {});
-      } catch {
-        c.destroy();
-      }
-      onStop?.();
-      // If the server does not finish within the drain window, drop the connection.
-      setTimeout(() => {
-        if (owned && !finished) c.destroy();
-      }, CANCEL_DRAIN_MS).unref?.();
+      onStop();
+      // Once the query is out, Cancel + drain start now, not when (if ever) the consumer resumes.
+      if (sent) drain();
     };
     const onAbort = () => cancel(new AbortError(undefined, { cause: signal?.reason }));
-    let background = false;
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      if (stop) throw stop;
       const { req, setSql } = this.request(c, p, queryId);
       if (setSql) {
-        c.dirty = true;
-        await runToEnd(c, { query: setSql }, this.options.request_timeout);
+        c.dirty = true; // dropped at release from now on, so the SET may be abandoned mid-way
+        const set = runToEnd(c, { query: setSql }, this.options.request_timeout);
+        set.catch(() => {}); // may lose the race below
+        await Promise.race([set, stopped]);
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (stop) throw stop;
       const timeout = this.options.request_timeout ?? 30_000;
       c.armDeadline(timeout, () => cancel(new TimeoutError(`no data from the server for ${timeout} ms (request_timeout)`)));
       // Data blocks' buffers are recycled once released: with reuse_buffers, or once the
@@ -662,14 +722,14 @@ export class TcpTransport implements Transport {
       for (;;) {
         // Wait for an event or for abort/timeout, whichever comes first: the caller gets its
         // AbortError/TimeoutError at once, the drain to EndOfStream goes on in the background.
-        while (!c.hasEvent && !stop) await Promise.race([c.ready(), stopped]);
+        while (!stop && !c.hasEvent) await Promise.race([c.ready(), stopped]);
         if (stop) throw stop;
         const e = c.take();
         switch (e.type) {
           case 'data':
             yield { type: 'data', block: e.block };
             // The consumer asked for more: with reuse_buffers its buffers may now be reused.
-            if (c.conn.recycleBlocks) c.conn.releaseBlock(e.block);
+            if (owned && c.conn.recycleBlocks) c.conn.releaseBlock(e.block);
             break;
           case 'totals':
           case 'extremes':
@@ -695,24 +755,11 @@ export class TcpTransport implements Transport {
       if (stop && !(e instanceof ClickHouseError)) throw stop;
       throw e;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
-      ctl.reader = undefined;
-      c.conn.recycleBlocks = false;
-      c.conn.releaseAllBlocks();
-      if (sent && !finished && !c.closed && c.conn.state !== 'broken') {
-        // Aborted, timed out, or the consumer stopped early: Cancel and drain in the background
-        // (the caller does not wait); the connection returns to the pool once the server ended
-        // the query, or is dropped after CANCEL_DRAIN_MS.
-        background = true;
-        void drainAfterCancel(c).finally(() => {
-          finished = true;
-          owned = false;
-          this.pool.release(c);
-        });
-      }
-      if (!background) {
-        owned = false;
-        this.pool.release(c);
+      // The consumer stopped early (or an error mid-stream): Cancel and drain in the background;
+      // the connection returns to the pool once the server ended the query, or is dropped.
+      if (!draining) {
+        if (sent && !finished && !c.closed && c.conn.state !== 'broken') drain();
+        else giveBack();
       }
     }
   }
@@ -740,38 +787,55 @@ export class TcpTransport implements Transport {
     const c = await this.pool.acquire(signal);
     const progress = emptyProgress();
     let rows = 0;
+    /** The INSERT went out: an abort sends Cancel (the connection is then dropped at release). */
+    let sent = false;
     let stop: Error | undefined;
-    let done = false;
+    /** Waits in progress. Each is its own subscription, dropped when it settles: a Promise.race
+     *  against one long-lived promise would pin every value it ever resolved with (each batch). */
+    const waits = new Set<(e: Error) => void>();
+    /** `p`, or the abort as soon as it fires: every wait (server or source) goes through this. */
+    const until = <T>(p: Promise<T>): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        waits.add(reject);
+        p.then(
+          (v) => (waits.delete(reject), resolve(v)),
+          (e: unknown) => (waits.delete(reject), reject(e)),
+        );
+        if (stop) reject(stop);
+      });
     const onAbort = () => {
-      if (stop || done) return;
+      if (stop) return;
       stop = new AbortError(undefined, { cause: signal?.reason });
-      try {
-        c.conn.cancel();
-        void c.flush().catch(() => {});
-      } catch {
-        c.destroy();
+      if (sent) {
+        try {
+          c.conn.cancel();
+          void c.flush().catch(() => {});
+        } catch {
+          c.destroy();
+        }
       }
-      // Only while this INSERT still owns the connection (it may be back in the pool, serving another request).
-      setTimeout(() => {
-        if (!done && c.conn.state !== 'idle') c.destroy();
-      }, CANCEL_DRAIN_MS).unref?.();
+      for (const r of waits) r(stop);
     };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      if (stop) throw stop;
       const cols = req.columns?.length ? ` (${req.columns.map(quoteIdentifier).join(', ')})` : '';
       const { req: q, setSql } = this.request(c, { query: `INSERT INTO ${quoteTable(req.table)}${cols} VALUES`, clickhouse_settings: req.clickhouse_settings }, queryId);
       if (setSql) {
-        c.dirty = true;
-        await runToEnd(c, { query: setSql }, this.options.request_timeout);
+        c.dirty = true; // dropped at release from now on, so the SET may be abandoned mid-way
+        await until(runToEnd(c, { query: setSql }, this.options.request_timeout));
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (stop) throw stop;
       const timeout = this.options.request_timeout ?? 30_000;
       c.armDeadline(timeout, () => c.destroy());
       c.conn.startInsert(q);
-      await c.flush();
+      sent = true;
+      await until(c.flush());
       // Wait for the header block (TableColumns/Log/ProfileEvents may come first).
       let header: ColumnMeta[] | undefined;
       while (!header) {
-        const e = await c.next();
+        const e = await until(c.next());
         if (e.type === 'exception') throw serverError(e.exception);
         if (e.type === 'insertHeader') header = e.block.columns.map((col) => ({ name: col.name, type: col.type }));
         if (e.type === 'endOfStream') throw new ConnectionError('the server ended the INSERT before sending its header');
@@ -779,20 +843,20 @@ export class TcpTransport implements Transport {
       c.disarmDeadline();
       try {
         if (req.native) {
-          for await (const bytes of req.native as AsyncIterable<Uint8Array>) {
+          for await (const bytes of untilStopped(req.native, until)) {
             for (const b of decodeNative(bytes)) {
               if (stop) throw stop;
               c.conn.sendBlock(b);
               rows += b.rowCount;
-              await c.flush();
+              await until(c.flush());
             }
           }
         } else {
-          for await (const b of req.blocks(header) as AsyncIterable<import('../core/native/block-types.js').Block>) {
+          for await (const b of untilStopped(req.blocks(header) as AsyncIterable<import('../core/native/block-types.js').Block>, until)) {
             if (stop) throw stop;
             c.conn.sendBlock(b);
             rows += 'rowCount' in b ? b.rowCount : (b as { columns: { values: ArrayLike<unknown> }[] }).columns[0]?.values.length ?? 0;
-            await c.flush();
+            await until(c.flush());
           }
         }
       } catch (e) {
@@ -809,10 +873,10 @@ export class TcpTransport implements Transport {
         throw e;
       }
       c.conn.endInsert();
-      await c.flush();
+      await until(c.flush());
       c.armDeadline(timeout, () => c.destroy());
       for (;;) {
-        const e = await c.next();
+        const e = await until(c.next());
         if (e.type === 'exception') throw serverError(e.exception);
         if (e.type === 'progress') addProgress(progress, clientProgress(e.progress));
         if (e.type === 'endOfStream') break;
@@ -823,7 +887,6 @@ export class TcpTransport implements Transport {
       if (stop && !(e instanceof ClickHouseError || e instanceof EncodeError)) throw stop;
       throw e;
     } finally {
-      done = true;
       signal?.removeEventListener('abort', onAbort);
       this.pool.release(c);
     }
