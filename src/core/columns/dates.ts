@@ -5,7 +5,7 @@ import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { type Codec, type ValueOptions, type ValueReader, RowValueError, mapArray, noPrefix } from './column.js';
 import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
-import { formatDateTime, formatDays, parseDateTime, parseDays } from './timezone.js';
+import { dateTimeFormatter, formatDays, parseDateTime, parseDays } from './timezone.js';
 
 function quoteTz(tz: string): string {
   return "'" + tz.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
@@ -61,10 +61,8 @@ export function makeDateTimeCodec(node: TypeNode, tz: string | undefined): Codec
   const u32 = Uint32Array as unknown as TypedCtor;
   const convert = (o: ValueOptions): ((sec: number) => unknown) => {
     switch (o.dates) {
-      case 'string': {
-        const zone = tz ?? o.serverTimezone;
-        return (x) => formatDateTime(x, zone);
-      }
+      case 'string':
+        return dateTimeFormatter(tz ?? o.serverTimezone);
       case 'bigint':
         return BigInt;
       default:
@@ -111,23 +109,46 @@ export function makeDateTimeCodec(node: TypeNode, tz: string | undefined): Codec
   };
 }
 
+/**
+ * A formatter of ticks of 10^-p seconds as 'YYYY-MM-DD HH:MM:SS[.fff…]' in tz. Like ClickHouse,
+ * wall times outside years 0000..9999 show as 0000-01-01 00:00:00 / 9999-12-31 23:59:59 with
+ * the tick's own fraction.
+ */
+export function ticksFormatter(p: number, tz: string | undefined): (ticks: bigint) => string {
+  const scale = 10n ** BigInt(p);
+  const fmt = dateTimeFormatter(tz);
+  return (ticks) => {
+    let sec = ticks / scale;
+    let frac = ticks % scale;
+    if (frac < 0n) {
+      frac += scale;
+      sec -= 1n;
+    }
+    const base = fmt(Number(sec));
+    return p === 0 ? base : base + '.' + frac.toString().padStart(p, '0');
+  };
+}
+
 /** 'YYYY-MM-DD HH:MM:SS[.fff…]' of ticks of 10^-p seconds in tz. */
 export function formatTicks(ticks: bigint, p: number, tz: string | undefined): string {
-  const scale = 10n ** BigInt(p);
-  let sec = ticks / scale;
-  let frac = ticks % scale;
-  if (frac < 0n) {
-    frac += scale;
-    sec -= 1n;
-  }
-  const base = formatDateTime(Number(sec), tz);
-  return p === 0 ? base : base + '.' + frac.toString().padStart(p, '0');
+  return ticksFormatter(p, tz)(ticks);
 }
+
+/** DateTime64's documented range, in UTC epoch seconds: 1900-01-01 00:00:00 .. 2300-01-01 00:00:00 (exclusive). */
+const DT64_MIN_SEC = -2208988800n;
+const DT64_END_SEC = 10413792000n;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
 
 export function makeDateTime64Codec(node: TypeNode, precision: number, tz: string | undefined): Codec<FixedData> {
   const typeName = tz === undefined ? `DateTime64(${precision})` : `DateTime64(${precision}, ${quoteTz(tz)})`;
   const i64 = BigInt64Array as unknown as TypedCtor;
   const scale = 10n ** BigInt(precision);
+  const scaleNum = Number(scale);
+  // Dates, strings and numbers must fall in the documented range (for precision 9, Int64 ends at 2262-04-11).
+  const minTicks = DT64_MIN_SEC * scale;
+  const maxTicks = DT64_END_SEC * scale - 1n < INT64_MAX ? DT64_END_SEC * scale - 1n : INT64_MAX;
+  const rangeMsg = `out of range for ${typeName} (${formatTicks(minTicks, precision, undefined)} .. ${formatTicks(maxTicks, precision, undefined)} UTC)`;
   const msDiv = precision >= 3 ? 10n ** BigInt(precision - 3) : 1n;
   const msMul = precision < 3 ? 10 ** (3 - precision) : 1;
   const toDate = (t: bigint): Date => {
@@ -140,10 +161,7 @@ export function makeDateTime64Codec(node: TypeNode, precision: number, tz: strin
   };
   const convert = (o: ValueOptions): ((t: bigint) => unknown) => {
     const asString = o.dates === 'string' || ((o.dates === undefined || o.dates === 'default') && precision > 3);
-    if (asString) {
-      const zone = tz ?? o.serverTimezone;
-      return (t) => formatTicks(t, precision, zone);
-    }
+    if (asString) return ticksFormatter(precision, tz ?? o.serverTimezone);
     return o.dates === 'bigint' ? (t) => t : toDate;
   };
   const reader = (d: FixedData, o: ValueOptions): ValueReader => {
@@ -169,9 +187,16 @@ export function makeDateTime64Codec(node: TypeNode, precision: number, tz: strin
         if (v instanceof Date) {
           const ms = v.getTime();
           if (!Number.isNaN(ms)) ticks = precision >= 3 ? BigInt(ms) * msDiv : BigInt(Math.floor(ms / msMul));
-        } else if (typeof v === 'bigint') ticks = v;
-        else if (typeof v === 'number' && Number.isFinite(v)) ticks = BigInt(Math.round(v * Number(scale)));
-        else if (typeof v === 'string') {
+        } else if (typeof v === 'bigint') {
+          // Raw ticks: only Int64 is enforced, so whatever the server stores round-trips.
+          if (v < INT64_MIN || v > INT64_MAX) throw new RowValueError(i, v, `out of range for ${typeName} ticks (Int64)`);
+          t[i] = v;
+          continue;
+        } else if (typeof v === 'number' && Number.isFinite(v)) {
+          const x = Math.round(v * scaleNum);
+          if (!Number.isFinite(x)) throw new RowValueError(i, v, rangeMsg);
+          ticks = BigInt(x);
+        } else if (typeof v === 'string') {
           const p = parseDateTime(v, tz);
           if (p) {
             const frac = p[1].slice(0, precision).padEnd(precision, '0');
@@ -180,6 +205,7 @@ export function makeDateTime64Codec(node: TypeNode, precision: number, tz: strin
           }
         }
         if (ticks === undefined) throw new RowValueError(i, v, 'not a date-time (Date, string, epoch seconds or bigint ticks)');
+        if (ticks < minTicks || ticks > maxTicks) throw new RowValueError(i, v, rangeMsg);
         t[i] = ticks;
       }
       return { bytes: new Uint8Array(t.buffer), rows: n, typed: t };

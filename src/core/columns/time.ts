@@ -1,7 +1,8 @@
 // Time (Int32 seconds, signed) and Time64(p) (Int64 ticks of 10^-p s). Value: the
-// engine's text form `[-]HH:MM:SS[.fff]` (hours at least two digits, no upper bound).
+// engine's text form `[-]HH:MM:SS[.fff]` (hours two or three digits; like the engine,
+// stored values beyond 999:59:59 show as 999:59:59 with their own fraction).
 // Inserts take that text, a number of seconds (fractions allowed for Time64) or a
-// bigint of raw ticks.
+// bigint of raw ticks, within the documented range ±999:59:59[.999…].
 import { TypeParseError } from '../errors.js';
 import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
@@ -9,12 +10,15 @@ import type { TypeNode } from '../types/type-node.js';
 import { type Codec, RowValueError, noPrefix } from './column.js';
 import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
 
+const MAX_SECONDS = 999n * 3600n + 3599n;
+
 export function formatTime(ticks: bigint, precision: number): string {
   const neg = ticks < 0n;
   let t = neg ? -ticks : ticks;
   const scale = 10n ** BigInt(precision);
   const frac = t % scale;
   t /= scale;
+  if (t > MAX_SECONDS) t = MAX_SECONDS;
   const s = Number(t % 60n);
   const m = Number((t / 60n) % 60n);
   const h = t / 3600n;
@@ -38,12 +42,16 @@ export function parseTime(s: string, precision: number): bigint | undefined {
   return m[1] ? -t : t;
 }
 
+/** toTicks' answer for a finite number whose ticks overflow a double. */
+const OVERFLOW = 1n << 200n;
+
 function toTicks(v: unknown, precision: number): bigint | undefined {
   if (typeof v === 'string') return parseTime(v, precision);
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number' && Number.isFinite(v)) {
     if (precision === 0) return Number.isInteger(v) ? BigInt(v) : undefined;
-    return BigInt(Math.round(v * 10 ** precision));
+    const x = Math.round(v * 10 ** precision);
+    return Number.isFinite(x) ? BigInt(x) : OVERFLOW;
   }
   return undefined;
 }
@@ -54,11 +62,12 @@ export function makeTimeCodec(node: TypeNode, precision: number | undefined): Co
   if (p < 0 || p > 9) throw new TypeParseError(`precision ${p} out of range 0..9 in 'Time64(${p})'`);
   const width = is64 ? 8 : 4;
   const ctor = (is64 ? BigInt64Array : Int32Array) as unknown as TypedCtor;
-  const min = is64 ? -(1n << 63n) : -(1n << 31n);
-  const max = is64 ? (1n << 63n) - 1n : (1n << 31n) - 1n;
+  const max = (MAX_SECONDS + 1n) * 10n ** BigInt(p) - 1n;
+  const typeName = is64 ? `Time64(${p})` : 'Time';
+  const rangeMsg = `out of range for ${typeName} (${formatTime(-max, p)} .. ${formatTime(max, p)})`;
   const value = (d: FixedData, i: number) => formatTime(BigInt(typedOf<ArrayLike<number | bigint>>(d, ctor)[i]!), p);
   return {
-    typeName: is64 ? `Time64(${p})` : 'Time',
+    typeName,
     node,
     readPrefix: noPrefix,
     decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
@@ -75,7 +84,7 @@ export function makeTimeCodec(node: TypeNode, precision: number | undefined): Co
       for (let i = 0; i < n; i++) {
         const ticks = toTicks(values[i], p);
         if (ticks === undefined) throw new RowValueError(i, values[i], `not a time ('[-]HHH:MM:SS[.fff]', seconds, or bigint ticks)`);
-        if (ticks < min || ticks > max) throw new RowValueError(i, values[i], `out of range for ${is64 ? `Time64(${p})` : 'Time'}`);
+        if (ticks < -max || ticks > max) throw new RowValueError(i, values[i], rangeMsg);
         if (is64) (t as BigInt64Array)[i] = ticks;
         else (t as Int32Array)[i] = Number(ticks);
       }
