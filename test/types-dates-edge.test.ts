@@ -124,3 +124,24 @@ test('stored Time beyond 999:59:59 shows as the engine shows it', async (t) => {
   const b = decodeNative(await engineNative(sql))[0]!;
   assert.deepEqual(Array.from({ length: b.rowCount }, (_, r) => ({ t: b.columns[0]!.get(r), t3: b.columns[1]!.get(r) })), want);
 });
+
+test("DateTime strings without a zone are read in the server's zone on insert, as it formats them (serverTimezone)", async () => {
+  const values = ['2024-01-01 01:00:00', '2024-07-01 02:00:00', '2024-01-01 01:00:00Z'];
+  const columns = [
+    { name: 'plain', type: 'DateTime', values },
+    { name: 'own', type: "DateTime('Asia/Tokyo')", values },
+    { name: 'ms', type: 'DateTime64(3)', values },
+  ];
+  const berlin = decodeNative(encodeNative({ columns }, { serverTimezone: 'Europe/Berlin' }))[0]!;
+  const utc = decodeNative(encodeNative({ columns }))[0]!;
+  const iso = (b: typeof utc, j: number) => (b.columns[j]!.toArray() as Date[]).map((d) => d.toISOString());
+  // Berlin is UTC+1 in winter, +2 in summer; an explicit Z or a column zone wins.
+  assert.deepEqual(iso(berlin, 0), ['2024-01-01T00:00:00.000Z', '2024-07-01T00:00:00.000Z', '2024-01-01T01:00:00.000Z']);
+  assert.deepEqual(iso(berlin, 2), ['2024-01-01T00:00:00.000Z', '2024-07-01T00:00:00.000Z', '2024-01-01T01:00:00.000Z']);
+  assert.deepEqual(iso(berlin, 1), iso(utc, 1));
+  assert.deepEqual(iso(berlin, 1)[0], '2023-12-31T16:00:00.000Z');
+  assert.deepEqual(iso(utc, 0), ['2024-01-01T01:00:00.000Z', '2024-07-01T02:00:00.000Z', '2024-01-01T01:00:00.000Z']);
+  // Read back as text in the same zone, the strings are what was written.
+  const text = (berlin.columns[0] as unknown as { withOptions(o: object): { toArray(): unknown[] } }).withOptions({ dates: 'string', serverTimezone: 'Europe/Berlin' }).toArray();
+  assert.deepEqual(text, ['2024-01-01 01:00:00', '2024-07-01 02:00:00', '2024-01-01 02:00:00']);
+});

@@ -390,7 +390,7 @@ export class EmbeddedTransport implements Transport {
           const cache = new CodecCache();
           for await (const block of req.blocks(header)) {
             if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
-            const { columns, rows: n } = prepareBlock(block, cache);
+            const { columns, rows: n } = prepareBlock(block, cache, this.timezone);
             if (n === 0) continue;
             const w = new Writer(64 * 1024);
             writeBlock(w, columns, n, { revision: 0 });

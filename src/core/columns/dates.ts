@@ -5,7 +5,7 @@ import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { type Codec, type ValueOptions, type ValueReader, RowValueError, mapArray, noPrefix } from './column.js';
 import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
-import { dateTimeFormatter, formatDays, parseDateTime, parseDays } from './timezone.js';
+import { dateTimeFormatter, formatDays, parseDateTime, parseDays, zoneForInsert } from './timezone.js';
 
 function quoteTz(tz: string): string {
   return "'" + tz.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
@@ -93,7 +93,7 @@ export function makeDateTimeCodec(node: TypeNode, tz: string | undefined): Codec
         else if (typeof v === 'number' && Number.isInteger(v)) sec = v;
         else if (typeof v === 'bigint') sec = Number(v);
         else if (typeof v === 'string') {
-          const p = parseDateTime(v, tz);
+          const p = parseDateTime(v, zoneForInsert(tz));
           if (p) sec = p[0];
           else if (/^\d+$/.test(v.trim())) sec = Number(v.trim());
         }
@@ -197,7 +197,7 @@ export function makeDateTime64Codec(node: TypeNode, precision: number, tz: strin
           if (!Number.isFinite(x)) throw new RowValueError(i, v, rangeMsg);
           ticks = BigInt(x);
         } else if (typeof v === 'string') {
-          const p = parseDateTime(v, tz);
+          const p = parseDateTime(v, zoneForInsert(tz));
           if (p) {
             const frac = p[1].slice(0, precision).padEnd(precision, '0');
             if (/[1-9]/.test(p[1].slice(precision))) throw new RowValueError(i, v, `has more than ${precision} fractional digits`);

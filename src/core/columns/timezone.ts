@@ -239,6 +239,28 @@ export function parseDays(s: string): number | undefined {
 }
 
 /**
+ * The zone in which DateTime strings without a zone of their own (column or text) are read on
+ * insert: the server's, as the server itself would read them. Set for the (synchronous)
+ * conversion of a block by withInsertZone(); undefined: UTC.
+ */
+let insertZone: string | undefined;
+
+export function withInsertZone<T>(tz: string | undefined, f: () => T): T {
+  const prev = insertZone;
+  insertZone = tz;
+  try {
+    return f();
+  } finally {
+    insertZone = prev;
+  }
+}
+
+/** A column's own zone, else the zone of the insert in progress. */
+export function zoneForInsert(tz: string | undefined): string | undefined {
+  return tz ?? insertZone;
+}
+
+/**
  * Parse a date-time string: 'YYYY-MM-DD[ HH:MM[:SS[.fffffffff]]][Z|±HH:MM]'.
  * Without an explicit offset the time is wall-clock time in tz.
  * Returns [epoch seconds, fraction digits as written (padded by the caller)].

@@ -268,7 +268,7 @@ export class Connection {
   /** Encode and send one block of an INSERT (after insertHeader). Conversion errors throw before anything is queued. */
   sendBlock(block: Block | BlockInput): void {
     this.expect('insert');
-    const { columns, rows } = prepareBlock(block, this.cache);
+    const { columns, rows } = prepareBlock(block, this.cache, this.serverTimezone);
     if (rows > 0) this.writeBlock(columns, rows);
   }
 

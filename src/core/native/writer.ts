@@ -3,6 +3,7 @@ import { EncodeError, ChwireError } from '../errors.js';
 import { Writer } from '../io/writer.js';
 import { type AnyCodec, type Column, type EncodeContext, DecodedColumn, RowValueError, describeValue } from '../columns/column.js';
 import { CodecCache } from '../columns/registry.js';
+import { withInsertZone } from '../columns/timezone.js';
 import type { Block, BlockInfo } from './block-types.js';
 import { REVISION_BLOCK_INFO, REVISION_CUSTOM_SERIALIZATION, REVISION_OUT_OF_ORDER_BUCKETS } from './revisions.js';
 
@@ -76,8 +77,12 @@ export function writeBlock(w: Writer, columns: EncodedColumn[], rows: number, ct
 }
 
 /** Prepare all columns of a block input, checking they have equal lengths. */
-export function prepareBlock(block: Block | BlockInput, cache: CodecCache): { columns: EncodedColumn[]; rows: number } {
-  const columns = block.columns.map((c) => prepareColumn(c, cache));
+/**
+ * Convert a block's values for writing. `serverTimezone`: where DateTime strings without a zone
+ * (of their column or their own) are read, as the server would read them; UTC when undefined.
+ */
+export function prepareBlock(block: Block | BlockInput, cache: CodecCache, serverTimezone?: string): { columns: EncodedColumn[]; rows: number } {
+  const columns = withInsertZone(serverTimezone, () => block.columns.map((c) => prepareColumn(c, cache)));
   let rows = 'rowCount' in block ? block.rowCount : columns.length ? columns[0]!.codec.length(columns[0]!.data) : 0;
   for (const c of columns) {
     const n = c.codec.length(c.data);
@@ -90,6 +95,8 @@ export function prepareBlock(block: Block | BlockInput, cache: CodecCache): { co
 export interface NativeWriteOptions {
   /** 0 (default) = FORMAT Native layout; else a protocol revision. */
   revision?: number;
+  /** Where DateTime strings without a zone of their column or their own are read (default UTC). */
+  serverTimezone?: string;
 }
 
 /** Encode blocks (decoded Blocks round-trip losslessly; plain inputs are converted) as Native bytes. */
@@ -99,7 +106,7 @@ export function encodeNative(blocks: (Block | BlockInput)[] | Block | BlockInput
   const ctx: EncodeContext = { revision: options.revision ?? 0 };
   const w = new Writer(64 * 1024);
   for (const b of list) {
-    const { columns, rows } = prepareBlock(b, cache);
+    const { columns, rows } = prepareBlock(b, cache, options.serverTimezone);
     writeBlock(w, columns, rows, ctx, b.info);
   }
   return w.toBytes();
