@@ -150,3 +150,12 @@ test('LowCardinality rows never share a mutable value; Date map keys are ISO tex
   }
   assert.deepEqual(m!.withOptions({ maps: 'object' }).get(0), { '2024-01-01T00:00:00.000Z': 2 });
 });
+
+test('String values around the one-byte length limit (127/128 bytes, ASCII and not) encode exactly', async () => {
+  const values: string[] = [];
+  for (let n = 40; n <= 130; n++) values.push('a'.repeat(n), 'é'.repeat(Math.ceil(n / 2)), 'x'.repeat(n - 2) + '€');
+  const bytes = encodeNative({ columns: [{ name: 's', type: 'String', values }] });
+  assert.deepEqual(decodeNative(bytes)[0]!.columns[0]!.toArray(), values);
+  const back = await engineReadNative(bytes, 's String');
+  assert.deepEqual(back.data.map((r) => (r as { s: string }).s), values);
+});

@@ -319,6 +319,10 @@ export function stringsFromValues(values: ArrayLike<unknown>, check?: (v: Uint8A
         len = encodeUtf8Into(v, buf, p + 1);
         buf[p] = len;
         p += 1;
+      } else if (v.length < 0x80 && (len = encodeUtf8Into(v, buf, p + 1)) < 0x80) {
+        // Guessed right: under 128 bytes (ASCII text, mostly), the length is one byte.
+        buf[p] = len;
+        p += 1;
       } else {
         // Encode after room for the longest varuint, then close the gap.
         len = encodeUtf8Into(v, buf, p + 5);
