@@ -44,27 +44,38 @@ export function writeOffsets(w: Writer, ends: Uint32Array): void {
 }
 
 /** Flatten row values (arrays/iterables) into elements and end offsets. */
-export function flattenRows(values: ArrayLike<unknown>, what: string): { ends: Uint32Array; flat: unknown[]; rowOf: Uint32Array } {
+export function flattenRows(values: ArrayLike<unknown>, what: string): { ends: Uint32Array; flat: unknown[]; rowOf: (k: number) => number } {
   const n = values.length;
   const ends = new Uint32Array(n);
-  const flat: unknown[] = [];
+  // Arrays and typed arrays (the usual rows) are sized first, so the flat list is filled in place.
+  let total = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    if (Array.isArray(v)) for (const x of v) flat.push(x);
-    else if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
-      const a = v as unknown as ArrayLike<unknown>;
-      for (let k = 0; k < a.length; k++) flat.push(a[k]);
+    if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) total += (v as ArrayLike<unknown>).length;
+  }
+  const flat = new Array<unknown>(total);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) {
+      const a = v as ArrayLike<unknown>;
+      for (let k = 0; k < a.length; k++) flat[p++] = a[k];
     } else if (v != null && typeof v === 'object' && Symbol.iterator in v && typeof v !== 'string') {
-      for (const x of v as Iterable<unknown>) flat.push(x);
+      for (const x of v as Iterable<unknown>) flat[p++] = x;
     } else throw new RowValueError(i, v, `not an array for ${what}`);
-    ends[i] = flat.length;
+    ends[i] = p;
   }
-  const rowOf = new Uint32Array(flat.length);
-  let r = 0;
-  for (let k = 0; k < flat.length; k++) {
-    while (ends[r]! <= k) r++;
-    rowOf[k] = r;
-  }
+  // The row of flat element k (for error messages only): the first row whose end is beyond k.
+  const rowOf = (k: number): number => {
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ends[mid]! > k) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
   return { ends, flat, rowOf };
 }
 
@@ -124,7 +135,10 @@ export function makeArrayCodec(node: TypeNode, inner: AnyCodec): Codec<ArrayData
       try {
         return { ends, inner: inner.fromValues(flat) };
       } catch (e) {
-        if (e instanceof RowValueError) throw new RowValueError(rowOf[e.row]!, values[rowOf[e.row]!], `element ${e.row - (rowOf[e.row]! ? ends[rowOf[e.row]! - 1]! : 0)}: ${describeValue(e.value)} ${e.reason}`);
+        if (e instanceof RowValueError) {
+          const r = rowOf(e.row);
+          throw new RowValueError(r, values[r], `element ${e.row - (r ? ends[r - 1]! : 0)}: ${describeValue(e.value)} ${e.reason}`);
+        }
         throw e;
       }
     },
