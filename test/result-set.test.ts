@@ -70,6 +70,21 @@ for (const over of ['tcp', 'http'] as const) {
   });
 }
 
+test('close() while json() collects makes json() reject instead of returning a cut-short result', async (t) => {
+  if (!srv) return t.skip('no ClickHouse server');
+  const c = createClient({ url: `clickhouse://${srv.host}:${srv.tcpPort}`, max_open_connections: 1 });
+  try {
+    const rs = await c.query({ query: 'SELECT sleep(1) AS s FROM numbers(3)', clickhouse_settings: { max_block_size: 1, max_threads: 1 } });
+    const all = rs.json();
+    await new Promise((r) => setTimeout(r, 300));
+    await rs.close();
+    await assert.rejects(all, (e: unknown) => e instanceof ClientError && e.code === 'CHWIRE_RESULT_CLOSED');
+    assert.deepEqual(await (await c.query({ query: 'SELECT 9 AS x' })).json(), [{ x: 9 }]);
+  } finally {
+    await c.close();
+  }
+});
+
 test('repeated column names get suffixes that are no other column’s name', async (t) => {
   if (!srv) return t.skip('no ClickHouse server');
   const c = createClient({ url: `clickhouse://${srv.host}:${srv.tcpPort}` });

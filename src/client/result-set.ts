@@ -119,6 +119,7 @@ export class ResultSet implements AsyncIterable<Block> {
   readonly summary: QuerySummary;
   private consumed = false;
   private finished = false;
+  private closedEarly = false;
   private active: AsyncIterator<Block> | undefined;
   private readonly started = Date.now();
 
@@ -217,7 +218,15 @@ export class ResultSet implements AsyncIterable<Block> {
     if (!this.consumed) {
       this.consumed = true;
       await this.finish();
-    } else await this.active?.return?.();
+    } else {
+      if (!this.finished) this.closedEarly = true;
+      await this.active?.return?.();
+    }
+  }
+
+  /** json()/columns() never return a result cut short by close() as if it were whole. */
+  private assertWhole(what: string): void {
+    if (this.closedEarly) throw new ClientError(`the result was closed before ${what} read it to its end`, 'CHWIRE_RESULT_CLOSED');
   }
 
   private async *blocks(): AsyncGenerator<Block> {
@@ -273,6 +282,7 @@ export class ResultSet implements AsyncIterable<Block> {
       keys ??= rowKeys(b.columns.map((c) => c.name));
       appendBlockRows(b, keys, this.rowShape, out);
     }
+    this.assertWhole('json()');
     return out as T[];
   }
 
@@ -292,6 +302,7 @@ export class ResultSet implements AsyncIterable<Block> {
         for (let i = 0; i < a.length; i++) v.push(a[i]);
       });
     }
+    this.assertWhole('columns()');
     keys ??= rowKeys(this.meta.map((m) => m.name));
     const out: Record<string, unknown[]> = {};
     keys.forEach((k, j) => (out[k] = vals[j] ?? []));
