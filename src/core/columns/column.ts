@@ -88,6 +88,11 @@ export function putOwn(o: Record<string, unknown>, k: string, v: unknown): void 
   else o[k] = v;
 }
 
+/** Whether object v has field k: an own key, or an inherited one that is not a member of Object.prototype ('constructor', …). */
+export function hasField(v: object, k: string): boolean {
+  return Object.hasOwn(v, k) || (!(k in Object.prototype) && k in v);
+}
+
 /** The value of one row of a column; see Codec.reader. */
 export type ValueReader = (row: number) => unknown;
 

@@ -13,7 +13,7 @@ import { Writer } from '../io/writer.js';
 import { parseType, printType } from '../types/index.js';
 import { decodeBinaryType, encodeBinaryType } from '../types/binary-encoding.js';
 import type { TypeArg, TypeNode } from '../types/type-node.js';
-import { type AnyCodec, type ValueOptions, RowValueError, putOwn } from './column.js';
+import { type AnyCodec, type ValueOptions, RowValueError, hasField, putOwn } from './column.js';
 import { codecForType } from './registry.js';
 import { compareBytes } from '../types/printer.js';
 
@@ -101,10 +101,6 @@ export function rowBinaryFor(type: string | TypeNode): RowBinary {
   return rb;
 }
 
-/** v[k], except that a member of Object.prototype ('__proto__', 'constructor', …) counts only as an own key. */
-function fieldOf(v: Record<string, unknown>, k: string): unknown {
-  return Object.hasOwn(v, k) || !(k in Object.prototype) ? v[k] : undefined;
-}
 
 function maxCount(c: Cursor, n: number, what: string): number {
   if (n > c.end - c.pos) throw new LimitError(`RowBinary ${what} of ${n} elements exceeds the ${c.end - c.pos} bytes left`);
@@ -199,7 +195,7 @@ function buildRowBinary(node0: TypeNode): RowBinary {
         },
         write(w, v) {
           for (let i = 0; i < elems.length; i++) {
-            const x = Array.isArray(v) ? v[i] : named && v !== null && typeof v === 'object' ? fieldOf(v as Record<string, unknown>, names[i]!) : undefined;
+            const x = Array.isArray(v) ? v[i] : named && v !== null && typeof v === 'object' ? (hasField(v, names[i]!) ? (v as Record<string, unknown>)[names[i]!] : undefined) : undefined;
             if (x === undefined && !Array.isArray(v)) throw new RowValueError(0, v, 'not a tuple');
             elems[i]!.write(w, x);
           }

@@ -3,7 +3,7 @@
 // writes one '0' byte per row (as the engine does).
 import type { Cursor } from '../io/cursor.js';
 import type { TypeNode } from '../types/type-node.js';
-import { type Codec, type AnyCodec, type ValueOptions, type ValueReader, RowValueError, describeValue, mapArray, putOwn, readerOf } from './column.js';
+import { type Codec, type AnyCodec, type ValueOptions, type ValueReader, RowValueError, describeValue, hasField, mapArray, putOwn, readerOf } from './column.js';
 import { skipZeroChars, writeZeroChars } from './nothing.js';
 
 export interface TupleData {
@@ -67,8 +67,7 @@ export function makeTupleCodec(node: TypeNode, typeName: string, elements: AnyCo
         } else if (named && v !== null && typeof v === 'object') {
           for (let j = 0; j < k; j++) {
             const name = names[j]!;
-            // Object.prototype's members ('constructor', 'toString', …) count only as own keys.
-            if (!(Object.hasOwn(v, name) || (!(name in Object.prototype) && name in v))) throw new RowValueError(i, v, `tuple element '${name}' is missing`);
+            if (!hasField(v, name)) throw new RowValueError(i, v, `tuple element '${name}' is missing`);
             cols[j]![i] = (v as Record<string, unknown>)[name];
           }
         } else throw new RowValueError(i, v, named ? 'not an array or object for a named tuple' : 'not an array for a tuple');
