@@ -150,8 +150,10 @@ export function makeLowCardinalityCodec(node: TypeNode, typeName: string, dictCo
         const cache = caches[0]!;
         return (i) => value(g, cache, i);
       }
+      // Rows are mostly asked for in order: start from the last row's group, not the first.
+      let j = 0;
       return (i) => {
-        let j = 0;
+        if (i < gs[j]!.rowStart) j = 0;
         while (j + 1 < gs.length && gs[j + 1]!.rowStart <= i) j++;
         return value(gs[j]!, caches[j]!, i);
       };
