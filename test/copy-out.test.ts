@@ -2,21 +2,15 @@
 // over TCP they let the transport recycle inbound buffers (no reuse_buffers needed). These tests
 // prove the values stay exact while buffers are recycled, that recycling happens, and that it does
 // not happen where values are views of the received bytes. Over TCP and HTTP, against the real server.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient, type ClientOptions } from '../src/index.js';
-import { testServer, type ServerInfo } from './helpers/server.js';
+import { serverTestFile } from './helpers/server.js';
 
-let srv: ServerInfo | null = null;
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-before(async () => {
-  process.on('unhandledRejection', onUnhandled);
-  srv = await testServer();
-});
-after(() => process.off('unhandledRejection', onUnhandled));
-const url = () => `clickhouse://${srv!.host}:${srv!.tcpPort}`;
-const httpUrl = () => `http://${srv!.host}:${srv!.httpPort}`;
+const file = serverTestFile();
+const { unhandled } = file;
+const url = () => `clickhouse://${file.server()!.host}:${file.server()!.tcpPort}`;
+const httpUrl = () => `http://${file.server()!.host}:${file.server()!.httpPort}`;
 
 const ROWS = 600_000;
 const QUERY =
@@ -60,6 +54,7 @@ async function withClient<T>(opts: Partial<ClientOptions>, fn: (c: ReturnType<ty
 
 for (const compression of ['none', 'lz4'] as const) {
   test(`json() (${compression}): exact values from ${ROWS} rows while buffers are recycled`, async (t) => {
+    const srv = file.server();
     if (!srv) return t.skip('no ClickHouse server');
     const rows = await withClient({ compression }, async (c) => (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).json<Record<string, unknown>>());
     assert.equal(rows.length, ROWS);
@@ -68,6 +63,7 @@ for (const compression of ['none', 'lz4'] as const) {
 }
 
 test('row helpers recycle: inbound buffer allocations stay bounded, not proportional to the result', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   // ≈ 100 MB arrive. At most HIGH_WATER_EVENTS blocks (of ≈ 0.3 MB here) wait ahead of the consumer,
   // so recycled buffers number a handful whatever the machine's speed; fresh ones one per MiB.
@@ -103,6 +99,7 @@ test('row helpers recycle: inbound buffer allocations stay bounded, not proporti
 });
 
 test('rows() with a slow consumer: exact values while buffers are recycled', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   await withClient({}, async (c) => {
     let i = 0;
@@ -121,6 +118,7 @@ for (const [label, opts] of [
   ['HTTP', { url: 'http' }],
 ] as const) {
   test(`${label}: rowBatches() and stream() with slow consumers, and rows kept from earlier batches, stay exact while buffers are recycled`, async (t) => {
+    const srv = file.server();
     if (!srv) return t.skip('no ClickHouse server');
     await withClient({ ...opts, url: 'url' in opts ? httpUrl() : url() }, async (c) => {
       const kept: Record<string, unknown>[] = [];
@@ -146,6 +144,7 @@ for (const [label, opts] of [
 }
 
 test('columns(): exact values while buffers are recycled', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   const cols = await withClient({}, async (c) => (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).columns());
   assert.deepEqual(Object.keys(cols), ['n', 's', 'a', 'm']);
@@ -153,6 +152,7 @@ test('columns(): exact values while buffers are recycled', async (t) => {
 });
 
 test("strings: 'bytes' and arrays: 'typed' keep their byte views intact (no recycling)", async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   const rows = await withClient({ strings: 'bytes', arrays: 'typed' }, async (c) =>
     (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).json<Record<string, unknown>>(),
@@ -165,6 +165,7 @@ test("strings: 'bytes' and arrays: 'typed' keep their byte views intact (no recy
 });
 
 test('AggregateFunction states (byte views) stay intact in json()', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   await withClient({}, async (c) => {
     const q = 'SELECT number AS k, uniqState(number) AS st FROM (SELECT number FROM system.numbers LIMIT 200000) GROUP BY number ORDER BY number';
@@ -181,6 +182,7 @@ test('AggregateFunction states (byte views) stay intact in json()', async (t) =>
 });
 
 test('HTTP: json(), rows() with a slow consumer, and columns() give exact values while buffers are recycled', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   await withClient({ url: httpUrl() }, async (c) => {
     const rows = await (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).json<Record<string, unknown>>();
@@ -198,6 +200,7 @@ test('HTTP: json(), rows() with a slow consumer, and columns() give exact values
 });
 
 test("HTTP: strings: 'bytes' views stay intact", async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   const rows = await withClient({ url: httpUrl(), strings: 'bytes' }, async (c) =>
     (await c.query({ query: QUERY, clickhouse_settings: SETTINGS })).json<Record<string, unknown>>(),

@@ -3,20 +3,14 @@
 // server over TCP and HTTP with a one-connection pool: a leaked connection shows as the next
 // query waiting. The failure of a row's value cannot be produced by a healthy server, so that
 // part drives a ResultSet directly with a column whose reader throws.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { createClient, ResultSet, ClientError, type Block, type Column } from '../src/index.js';
-import { testServer, type ServerInfo } from './helpers/server.js';
+import { serverTestFile } from './helpers/server.js';
 
-let srv: ServerInfo | null = null;
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-before(async () => {
-  process.on('unhandledRejection', onUnhandled);
-  srv = await testServer();
-});
-after(() => process.off('unhandledRejection', onUnhandled));
+const file = serverTestFile();
+const { unhandled } = file;
 
 const ENDLESS = 'SELECT number AS n FROM system.numbers';
 const leaves: [string, (rs: ResultSet & { stream(): unknown }) => Promise<void>][] = [
@@ -38,6 +32,7 @@ const leaves: [string, (rs: ResultSet & { stream(): unknown }) => Promise<void>]
 
 for (const over of ['tcp', 'http'] as const) {
   test(`${over}: every early exit gives the connection back at once`, async (t) => {
+    const srv = file.server();
     if (!srv) return t.skip('no ClickHouse server');
     const url = over === 'tcp' ? `clickhouse://${srv.host}:${srv.tcpPort}` : `http://${srv.host}:${srv.httpPort}`;
     const c = createClient({ url, max_open_connections: 1, request_timeout: 20_000 });
@@ -71,6 +66,7 @@ for (const over of ['tcp', 'http'] as const) {
 }
 
 test('close() while json() collects makes json() reject instead of returning a cut-short result', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   const c = createClient({ url: `clickhouse://${srv.host}:${srv.tcpPort}`, max_open_connections: 1 });
   try {
@@ -86,6 +82,7 @@ test('close() while json() collects makes json() reject instead of returning a c
 });
 
 test('repeated column names get suffixes that are no other column’s name', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   const c = createClient({ url: `clickhouse://${srv.host}:${srv.tcpPort}` });
   const warn = console.warn;
@@ -101,6 +98,7 @@ test('repeated column names get suffixes that are no other column’s name', asy
 });
 
 test('a batch refuses rows it does not have', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   const c = createClient({ url: `clickhouse://${srv.host}:${srv.tcpPort}` });
   try {

@@ -1,21 +1,14 @@
 // Retries: a query whose connection dies before anything reached the caller is retried once on
 // a fresh connection; an INSERT never is. The fault is a real proxy in front of the real server
 // that drops the first connection as soon as the client sends its query.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { createClient, ConnectionError } from '../src/index.js';
-import { testServer, serverQuery, type ServerInfo } from './helpers/server.js';
+import { serverTestFile, serverQuery, type ServerInfo } from './helpers/server.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-let srv: ServerInfo | null = null;
-
-before(async () => {
-  process.on('unhandledRejection', onUnhandled);
-  srv = await testServer();
-});
-after(() => process.off('unhandledRejection', onUnhandled));
+const file = serverTestFile();
+const { unhandled } = file;
 
 /** A proxy whose first connection is cut right after the handshake, when the client sends again. */
 async function flakyProxy(target: ServerInfo): Promise<{ port: number; connections: () => number; close: () => void }> {
@@ -50,6 +43,7 @@ async function flakyProxy(target: ServerInfo): Promise<{ port: number; connectio
 }
 
 test('a SELECT whose connection dies before any byte of its result is retried once', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   const proxy = await flakyProxy(srv);
   const c = createClient({ url: `clickhouse://127.0.0.1:${proxy.port}` });
@@ -64,6 +58,7 @@ test('a SELECT whose connection dies before any byte of its result is retried on
 });
 
 test('an INSERT is never retried: it rejects and inserts nothing', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   const table = `chwire_retry_${process.pid}`;
   await serverQuery(`CREATE TABLE IF NOT EXISTS ${table} (x UInt8) ENGINE = Memory`);

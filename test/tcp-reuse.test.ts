@@ -1,22 +1,17 @@
 // reuse_buffers: block-by-block consumers get correct data in every block while inbound buffers
 // are recycled; without it, blocks kept by the caller stay intact. Against the real server.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from '../src/index.js';
-import { testServer, type ServerInfo } from './helpers/server.js';
+import { serverTestFile } from './helpers/server.js';
 
-let srv: ServerInfo | null = null;
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-before(async () => {
-  process.on('unhandledRejection', onUnhandled);
-  srv = await testServer();
-});
-after(() => process.off('unhandledRejection', onUnhandled));
-const url = () => `clickhouse://${srv!.host}:${srv!.tcpPort}`;
+const file = serverTestFile();
+const { unhandled } = file;
+const url = () => `clickhouse://${file.server()!.host}:${file.server()!.tcpPort}`;
 
 for (const compression of ['none', 'lz4'] as const) {
   test(`reuse_buffers (${compression}): every block is correct when consumed`, async (t) => {
+    const srv = file.server();
     if (!srv) return t.skip('no ClickHouse server');
     const c = createClient({ url: url(), compression });
     try {
@@ -70,6 +65,7 @@ async function countAllocations(reuse: boolean): Promise<{ rows: number; allocat
 }
 
 test('reuse_buffers recycles inbound buffers: 400 MB stream through a handful of allocations', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   const reused = await countAllocations(true);
   const fresh = await countAllocations(false);
@@ -81,6 +77,7 @@ test('reuse_buffers recycles inbound buffers: 400 MB stream through a handful of
 });
 
 test('without reuse_buffers, blocks kept by the caller stay intact', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   const c = createClient({ url: url() });
   try {
@@ -96,6 +93,7 @@ test('without reuse_buffers, blocks kept by the caller stay intact', async (t) =
 });
 
 test('reuse_buffers: leaving the loop early cancels, and the connection serves the next query', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   const c = createClient({ url: url(), max_open_connections: 1 });
   try {
@@ -112,6 +110,7 @@ test('reuse_buffers: leaving the loop early cancels, and the connection serves t
 });
 
 test('fixed-width columns arrive as zero-copy views of the inbound buffer, also right after a String column', async (t) => {
+  const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');
   for (const reuse of [false, true]) {
     const c = createClient({ url: url() });

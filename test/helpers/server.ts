@@ -10,6 +10,7 @@
 // (scripts/run-tests.mjs sets it), it starts the servers with the script (instances A, B, C). Without
 // an installed clickhouse-server it returns null, unless CHWIRE_TEST_REQUIRE_SERVER is set (CI),
 // in which case it throws.
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -331,4 +332,20 @@ export async function stopServer(name: Instance): Promise<void> {
 export async function startServer(name: Instance): Promise<void> {
   await requireServer();
   await runScript(['start', name]);
+}
+
+/**
+ * For a test file against the server: the server (null when absent), found before the tests run,
+ * and the unhandled rejections seen meanwhile (the file asserts the list is empty at its end).
+ */
+export function serverTestFile(): { server: () => ServerInfo | null; unhandled: unknown[] } {
+  let srv: ServerInfo | null = null;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  before(async () => {
+    process.on('unhandledRejection', onUnhandled);
+    srv = await testServer();
+  });
+  after(() => process.off('unhandledRejection', onUnhandled));
+  return { server: () => srv, unhandled };
 }
