@@ -82,6 +82,16 @@ async function running(id: string): Promise<number> {
   return Number((await serverQuery(`SELECT count() FROM system.processes WHERE query_id = '${id}'`))[0]?.[0]);
 }
 
+/** Starts a request with a signal aborted 50 ms later: it must reject with an AbortError within limitMs of starting. */
+async function abortedAfter50ms(start: (signal: AbortSignal) => Promise<unknown>, limitMs: number): Promise<void> {
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  const t0 = Date.now();
+  const e = await failure(start(ac.signal));
+  assert.ok(isAbort(e), String(e));
+  assert.ok(Date.now() - t0 < limitMs, `rejected after ${Date.now() - t0} ms`);
+}
+
 describe('pool slots under abort and request_timeout (ClickHouse 18.16)', () => {
   let srv: ServerInfo | null = null;
   before(async () => {
@@ -150,12 +160,7 @@ describe('pool slots under abort and request_timeout (ClickHouse 18.16)', () => 
     const qid = randomUUID();
     const next = randomUUID();
     try {
-      const ac = new AbortController();
-      setTimeout(() => ac.abort(), 50);
-      const t0 = Date.now();
-      const e = await failure(c.query({ query: 'SELECT sleep(2) AS s', query_id: qid, abort_signal: ac.signal }));
-      assert.ok(isAbort(e), String(e));
-      assert.ok(Date.now() - t0 < 250, `rejected after ${Date.now() - t0} ms`);
+      await abortedAfter50ms((signal) => c.query({ query: 'SELECT sleep(2) AS s', query_id: qid, abort_signal: signal }), 250);
       r.connectDelay = 0;
       // The connection still being opened serves the next query: it is not busy with sleep(2).
       await nextQueryWorks(c, 1000, next);
@@ -176,12 +181,7 @@ describe('pool slots under abort and request_timeout (ClickHouse 18.16)', () => 
     try {
       assert.equal(await c.ping(), true); // the connection is open: only the SET stands before the query
       r.lag = 200;
-      const ac = new AbortController();
-      setTimeout(() => ac.abort(), 50);
-      const t0 = Date.now();
-      const e = await failure(c.query({ query: 'SELECT sleep(2) AS s', query_id: qid, abort_signal: ac.signal, clickhouse_settings: { max_block_size: 1000 } }));
-      assert.ok(isAbort(e), String(e));
-      assert.ok(Date.now() - t0 < 150, `rejected after ${Date.now() - t0} ms`);
+      await abortedAfter50ms((signal) => c.query({ query: 'SELECT sleep(2) AS s', query_id: qid, abort_signal: signal, clickhouse_settings: { max_block_size: 1000 } }), 150);
       r.lag = 0;
       await nextQueryWorks(c, 1000, next);
       assert.equal(await running(qid), 0);
@@ -200,12 +200,7 @@ describe('pool slots under abort and request_timeout (ClickHouse 18.16)', () => 
     r.connectDelay = 300;
     const c = createClient({ url: r.url, max_open_connections: 1, request_timeout: 1500 });
     try {
-      const ac = new AbortController();
-      setTimeout(() => ac.abort(), 50);
-      const t0 = Date.now();
-      const e = await failure(c.insert({ table: tb, values: [{ x: 1 }], abort_signal: ac.signal }));
-      assert.ok(isAbort(e), String(e));
-      assert.ok(Date.now() - t0 < 250, `rejected after ${Date.now() - t0} ms`);
+      await abortedAfter50ms((signal) => c.insert({ table: tb, values: [{ x: 1 }], abort_signal: signal }), 250);
       r.connectDelay = 0;
       await nextQueryWorks(c, 1000);
       assert.deepEqual(await serverQuery(`SELECT count() FROM ${tb}`), [['0']]);
