@@ -97,6 +97,25 @@ test('repeated column names get suffixes that are no other column’s name', asy
   }
 });
 
+test("a column named '__proto__' is an own key of each row, never the prototype", async (t) => {
+  const srv = file.server();
+  if (!srv) return t.skip('no ClickHouse server');
+  const c = createClient({ url: `clickhouse://${srv.host}:${srv.tcpPort}` });
+  try {
+    const sql = 'SELECT 1 AS `__proto__`, 2 AS b';
+    const rows = [...(await (await c.query({ query: sql })).json())];
+    for await (const r of (await c.query({ query: sql })).rows()) rows.push(r);
+    for await (const batch of (await c.query({ query: sql })).rowBatches()) rows.push(...batch);
+    assert.equal(rows.length, 3);
+    for (const r of rows as Record<string, unknown>[]) {
+      assert.equal(Object.getPrototypeOf(r), Object.prototype);
+      assert.deepEqual(Object.entries(r), [['__proto__', 1], ['b', 2]]);
+    }
+  } finally {
+    await c.close();
+  }
+});
+
 test('a batch refuses rows it does not have', async (t) => {
   const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');

@@ -1,5 +1,5 @@
 import type { Block } from '../core/native/block-types.js';
-import type { Column, ValueReader } from '../core/columns/column.js';
+import { type Column, type ValueReader, putOwn } from '../core/columns/column.js';
 import { ClientError } from './errors.js';
 import type { ColumnMeta, Progress, QueryEvent, QuerySummary } from './types.js';
 import { addProgress, emptyProgress } from './types.js';
@@ -76,7 +76,7 @@ export function rowMaker(block: Block, keys: string[], shape: 'object' | 'array'
   if (factory) return factory(readers);
   return (i) => {
     const r: Record<string, unknown> = {};
-    for (let j = 0; j < k; j++) Object.defineProperty(r, keys[j]!, { value: readers[j]!(i), enumerable: true, writable: true, configurable: true });
+    for (let j = 0; j < k; j++) putOwn(r, keys[j]!, readers[j]!(i));
     return r;
   };
 }
