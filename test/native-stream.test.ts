@@ -204,3 +204,26 @@ test('NativeStreamDecoder with slabs: released blocks let buffers be reused; unr
   assert.ok(fresh >= 15, `without recycling: ${fresh} allocations`);
   assert.ok(recycled <= 4, `with recycling: ${recycled} allocations`);
 });
+
+test('a fixed-width body cut short is awaited without a throw: tryRead() says which bytes it needs', async () => {
+  const { BlockDecoder } = await import('../src/core/native/reader.js');
+  const { Cursor } = await import('../src/core/io/cursor.js');
+  const bytes = await engineNative('SELECT number AS n, toFloat64(number) AS f FROM numbers(1000)', { max_block_size: 1000 });
+  const [whole] = decodeNative(bytes);
+  // Where the body of column n starts: after the block header and n's name and type.
+  const bodyStart = bytes.length - 2 * 8000 - (1 + 1 + 'Float64'.length + 1);
+  for (const cut of [bodyStart + 1, bodyStart + 4000, bytes.length - 1]) {
+    const d = new BlockDecoder(0);
+    const c = new Cursor(bytes.subarray(0, cut));
+    assert.equal(d.tryRead(c, 0), undefined, `cut at ${cut}`);
+    assert.ok(d.inProgress);
+    assert.ok(d.wantAbs > cut && d.wantAbs <= bytes.length, `wants ${d.wantAbs}`);
+    if (cut < bodyStart + 8000) assert.equal(d.alignAbs, bodyStart, 'n body start is to be aligned');
+    assert.ok(c.pos <= cut);
+    // With every byte present, the block completes from where it stopped (read() throws nothing).
+    const rest = new Cursor(bytes, c.pos);
+    const b = d.read(rest, 0);
+    assert.equal(rest.pos, bytes.length);
+    assert.equal(snapshot([b]), snapshot([whole!]));
+  }
+});

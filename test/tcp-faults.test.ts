@@ -129,6 +129,46 @@ describe('failure modes with real sockets', { concurrency: false }, () => {
     }
   });
 
+  test('a response that trickles in (each piece within request_timeout, the whole far longer) does not time out', async (t) => {
+    if (!srv) return t.skip('no ClickHouse server');
+    // Relays the real server both ways, but once the Query is out, its answer goes on in 64 KiB
+    // pieces every 120 ms: ≈ 1.5 s in all against a request_timeout of 400 ms.
+    const timers: NodeJS.Timeout[] = [];
+    const p = await peer((client) => {
+      const up = net.connect({ host: '127.0.0.1', port: srv!.tcpPort });
+      up.on('error', () => {});
+      let slow = false;
+      let pending = Buffer.alloc(0);
+      const timer = setInterval(() => {
+        if (!pending.length) return;
+        client.write(pending.subarray(0, 64 * 1024));
+        pending = pending.subarray(64 * 1024);
+      }, 120);
+      timers.push(timer);
+      client.on('data', (b) => {
+        if (b[0] === 1) slow = true;
+        up.write(b);
+      });
+      up.on('data', (b) => {
+        if (slow) pending = Buffer.concat([pending, b]);
+        else client.write(b);
+      });
+      client.on('close', () => (clearInterval(timer), up.destroy()));
+    });
+    const c = createClient({ url: `clickhouse://127.0.0.1:${p.port}`, request_timeout: 400 });
+    try {
+      const t0 = Date.now();
+      let rows = 0;
+      for await (const b of await c.query({ query: 'SELECT number FROM system.numbers LIMIT 100000' })) rows += b.rowCount;
+      assert.equal(rows, 100000);
+      assert.ok(Date.now() - t0 > 800, `the answer took ${Date.now() - t0} ms, more than twice request_timeout`);
+    } finally {
+      for (const x of timers) clearInterval(x);
+      await c.close();
+      await p.close();
+    }
+  });
+
   for (const [name, bytes] of [
     ['random bytes instead of a Hello', Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')],
     ['an unknown packet code', Buffer.from([0x63, 1, 2, 3])],

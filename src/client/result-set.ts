@@ -173,38 +173,57 @@ export class ResultSet implements AsyncIterable<Block> {
   [Symbol.asyncIterator](): AsyncIterator<Block> {
     if (this.consumed) throw new ClientError('a ResultSet can be consumed only once', 'CHWIRE_RESULT_CONSUMED');
     this.consumed = true;
-    const gen = this.blocks();
-    let started = false;
+    // Written by hand (not an async generator over an async generator): one promise per
+    // block, where the generator layers cost several promises and microtask turns each.
+    let ended = false;
     let closing = false;
-    let waiting = 0;
-    return (this.active = {
-      next: () => {
-        started = true;
-        waiting++;
-        return gen.next().then(
-          (r) => {
-            waiting--;
-            return r;
-          },
-          (e: unknown) => {
-            waiting--;
-            // A next() left waiting when the reader closed ends quietly.
-            if (closing) return { value: undefined, done: true as const };
-            throw e;
-          },
-        );
-      },
-      return: async (value?: unknown) => {
-        if (!started) {
-          // An async generator closed before it started skips its finally: end the query here.
-          started = true;
-          await gen.return(undefined);
-          await this.finish();
-        } else {
-          closing = true;
-          if (waiting > 0) this.abandon?.();
-          await gen.return(undefined).catch(() => undefined);
+    /** The next() being served, if any: next() calls are served one at a time, in order. */
+    let inflight: Promise<IteratorResult<Block>> | undefined;
+    const DONE: IteratorResult<Block> = { value: undefined, done: true };
+    /** next() calls not yet settled. */
+    let pending = 0;
+    const step = async (): Promise<IteratorResult<Block>> => {
+      try {
+        if (ended) return DONE;
+        for (;;) {
+          // The first event was noted by the constructor; every later one is noted here.
+          let r = this.first;
+          if (r) this.first = undefined;
+          else if (!(r = await this.events.next()).done) this.note(r.value);
+          if (r.done) {
+            ended = true;
+            await this.finish();
+            return DONE;
+          }
+          const e = r.value;
+          if (e.type === 'data' && e.block.rowCount > 0) return { value: e.block, done: false };
         }
+      } catch (e) {
+        ended = true;
+        await this.finish();
+        // A next() left waiting when the reader closed ends quietly.
+        if (closing) return DONE;
+        throw e;
+      } finally {
+        pending--;
+      }
+    };
+    const next = (): Promise<IteratorResult<Block>> => {
+      const p = pending++ > 0 && inflight ? inflight.then(step, step) : step();
+      inflight = p;
+      return p;
+    };
+    return (this.active = {
+      next,
+      return: async (value?: unknown) => {
+        closing = true;
+        if (pending > 0 && inflight) {
+          // A next() still waits for the server: stop the request at once instead of waiting for its block.
+          this.abandon?.();
+          await inflight.catch(() => undefined);
+        }
+        ended = true;
+        await this.finish();
         return { value: value as Block, done: true };
       },
     });
@@ -229,20 +248,6 @@ export class ResultSet implements AsyncIterable<Block> {
     if (this.closedEarly) throw new ClientError(`the result was closed before ${what} read it to its end`, 'CHWIRE_RESULT_CLOSED');
   }
 
-  private async *blocks(): AsyncGenerator<Block> {
-    try {
-      let r = this.first ?? (await this.pull());
-      this.first = undefined;
-      while (!r.done) {
-        const e = r.value;
-        if (e.type === 'data' && e.block.rowCount > 0) yield e.block;
-        r = await this.pull();
-      }
-    } finally {
-      await this.finish();
-    }
-  }
-
   /** Once: the elapsed time, the transport's end of the query (cancel if it still runs), onDone. */
   private async finish(): Promise<void> {
     if (this.finished) return;
@@ -253,13 +258,6 @@ export class ResultSet implements AsyncIterable<Block> {
     } finally {
       this.onDone?.();
     }
-  }
-
-  /** The next event, noted (progress, meta, totals) as it passes. */
-  private async pull(): Promise<IteratorResult<QueryEvent>> {
-    const r = await this.events.next();
-    if (!r.done) this.note(r.value);
-    return r;
   }
 
   /**

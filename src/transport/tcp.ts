@@ -7,6 +7,7 @@ import { Connection, type ConnectionEvent, type QueryRequest } from '../core/con
 import { ChwireError, EncodeError } from '../core/errors.js';
 import type { ValueOptions } from '../core/columns/column.js';
 import { decodeNative } from '../core/native/reader.js';
+import type { Block } from '../core/native/block-types.js';
 import { bindQueryParams, encodeQueryParameters, formatSqlLiteral, quoteIdentifier } from '../core/protocol/params.js';
 import { formatClientName } from '../core/protocol/client-name.js';
 import { has } from '../core/protocol/revision.js';
@@ -64,6 +65,8 @@ class NodeConnection {
   /** Inactivity deadline (request_timeout), armed while a request runs. */
   private deadline: ReturnType<typeof setTimeout> | undefined;
   private deadlineMs = 0;
+  /** When the running wait began or last saw a byte (Date.now()). */
+  private deadlineFrom = 0;
   private onDeadline: (() => void) | undefined;
 
   constructor(
@@ -176,6 +179,9 @@ class NodeConnection {
    * into the Connection's buffer (chunk undefined). Returns false to pause reading.
    */
   private onBytes(chunk: Uint8Array | undefined, n: number): boolean {
+    // A waiter is woken for events or an error only, not for bytes that complete nothing
+    // (most reads of a large block): touch() keeps its deadline moving meanwhile.
+    let wake = false;
     try {
       const evs = chunk ? this.conn.receive(chunk, n >= 0) : this.conn.received(n);
       if (evs.length) {
@@ -184,13 +190,15 @@ class NodeConnection {
           this.paused = true;
           this.socket.pause();
         }
+        wake = true;
       }
       this.touch();
     } catch (e) {
       this.error = e;
       this.destroy();
+      wake = true;
     }
-    this.wake();
+    if (wake) this.wake();
     return !this.paused;
   }
 
@@ -206,8 +214,8 @@ class NodeConnection {
     // We wait for the server now: the inactivity deadline runs (only) while someone waits.
     this.startTimer();
     return new Promise<void>((resolve, reject) => {
+      // The deadline's timer stays armed: it ignores the time nobody waits (checkDeadline).
       this.waiter = () => {
-        this.stopTimer();
         if (this.events.length) resolve();
         else if (this.error) reject(this.error);
         else resolve();
@@ -228,6 +236,11 @@ class NodeConnection {
   /** Resolves when an event may be available (check hasEvent), rejects on a connection error; consumes nothing. */
   ready(): Promise<void> {
     return this.events.length ? Promise.resolve() : this.wait();
+  }
+
+  /** Wake a caller waiting in ready()/next() (it re-checks its own stop condition). */
+  interrupt(): void {
+    this.wake();
   }
 
   /** Take the next queued event (hasEvent must be true); resumes a paused socket when the queue drained. */
@@ -272,27 +285,41 @@ class NodeConnection {
   armDeadline(ms: number, onFire: () => void): void {
     this.deadlineMs = ms;
     this.onDeadline = onFire;
+    this.stopTimer();
     if (this.waiter) this.startTimer();
   }
   disarmDeadline(): void {
     this.stopTimer();
     this.onDeadline = undefined;
   }
+  /**
+   * A wait begins: the deadline counts from now. One timer serves many waits and reads: it is
+   * re-armed lazily when it fires early (a timer per read cost ≈ 10 % of a fast SELECT's CPU).
+   */
   private startTimer(): void {
-    clearTimeout(this.deadline);
-    this.deadline = undefined;
-    if (!this.onDeadline || this.deadlineMs <= 0) return;
-    this.deadline = setTimeout(this.onDeadline, this.deadlineMs);
+    this.deadlineFrom = Date.now();
+    if (!this.deadline && this.onDeadline && this.deadlineMs > 0) this.armTimer(this.deadlineMs);
+  }
+  private armTimer(ms: number): void {
+    this.deadline = setTimeout(this.checkDeadline, ms);
     this.deadline.unref?.();
   }
+  private readonly checkDeadline = (): void => {
+    this.deadline = undefined;
+    // Nobody waits: nothing to time (the next wait arms a timer again).
+    if (!this.waiter || !this.onDeadline) return;
+    const left = this.deadlineFrom + this.deadlineMs - Date.now();
+    if (left > 0) this.armTimer(left);
+    else this.onDeadline();
+  };
   private stopTimer(): void {
     clearTimeout(this.deadline);
     this.deadline = undefined;
   }
   private touch(): void {
     this.lastUsed = Date.now();
-    // Bytes arrived: activity. Restart the deadline if the caller is still waiting (partial packet).
-    if (this.waiter && this.deadline) this.startTimer();
+    // Bytes arrived: activity. The deadline of a caller still waiting (partial packet) restarts.
+    if (this.waiter) this.deadlineFrom = this.lastUsed;
   }
 
   get usable(): boolean {
@@ -596,6 +623,228 @@ async function runToEnd(c: NodeConnection, q: QueryRequest, timeoutMs?: number):
   }
 }
 
+const DONE: IteratorResult<never> = { value: undefined as never, done: true };
+
+/**
+ * One query on a pooled connection, as an async iterator of its events; abort and
+ * timeout send a real Cancel. Written by hand rather than as an async generator: a
+ * queued event is handed out with one resolved promise, where generator layers cost
+ * several promises and microtask turns per block (a fast SELECT gets thousands).
+ */
+class TcpQuery implements AsyncIterator<QueryEvent> {
+  private c: NodeConnection | undefined;
+  /** 'open' while the query runs and events flow; 'done' once cleaned up. */
+  private phase: 'new' | 'starting' | 'open' | 'done' = 'new';
+  /** The Query packet went out. */
+  private sent = false;
+  /** The server ended the query (EndOfStream or Exception taken). */
+  private finished = false;
+  /** True while the connection is ours; nothing here may touch it after it went back. */
+  private owned = false;
+  /** A background drain owns the connection and gives it back (even if nobody reads on). */
+  private draining = false;
+  /** Why the query stopped early (abort, timeout); surfaced by the next next(). */
+  private stop: Error | undefined;
+  private onStop: (() => void) | undefined;
+  /** The data block handed out last: released (with recycling) when the next event is asked for. */
+  private lastData: Block | undefined;
+  /** A next() in progress; another next() or return() waits for it (as with an async generator). */
+  private busy: Promise<unknown> | undefined;
+  private readonly onAbort = () => this.cancel(new AbortError(undefined, { cause: this.signal?.reason }));
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: ClientOptions,
+    private readonly request: (c: NodeConnection) => { req: QueryRequest; setSql?: string },
+    private readonly signal: AbortSignal | undefined,
+    private readonly ctl: RecycleControl,
+    /** A read that fails before any event reached the caller is retried once on a fresh connection. */
+    private readonly retry: boolean,
+  ) {}
+
+  next(): Promise<IteratorResult<QueryEvent>> {
+    // The common case, a running query with nobody else waiting: no bookkeeping.
+    if (this.phase === 'open' && !this.busy) {
+      const p = this.pump();
+      if (this.phase === 'open') return p;
+      return this.track(p);
+    }
+    return this.track(this.busy ? this.busy.then(() => this.step(), () => this.step()) : this.step());
+  }
+
+  private track(p: Promise<IteratorResult<QueryEvent>>): Promise<IteratorResult<QueryEvent>> {
+    this.busy = p;
+    const clear = () => {
+      if (this.busy === p) this.busy = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  private step(): Promise<IteratorResult<QueryEvent>> {
+    if (this.phase === 'done') return Promise.resolve(DONE);
+    if (this.phase === 'open') return this.pump();
+    return this.start().then(
+      () => this.pump(),
+      (e: unknown) => this.fail(e),
+    );
+  }
+
+  return(): Promise<IteratorResult<QueryEvent>> {
+    const end = (): IteratorResult<QueryEvent> => {
+      this.cleanup();
+      return DONE;
+    };
+    return this.busy ? this.busy.then(end, end) : Promise.resolve(end());
+  }
+
+  /** Acquire a connection, send the query and wait for its first event (retried once, see `retry`). */
+  private async start(): Promise<void> {
+    this.phase = 'starting';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.open();
+        const c = this.c!;
+        while (!this.stop && !c.hasEvent) await c.ready();
+        if (this.stop) throw this.stop;
+        this.phase = 'open';
+        return;
+      } catch (e) {
+        const stopped = this.stop;
+        this.cleanup();
+        if (!this.retry || attempt > 0 || stopped || !(e instanceof ConnectionError) || e.code === 'CHWIRE_CONNECTION_REFUSED' || this.signal?.aborted) throw e;
+        // Again, from scratch, on a fresh connection.
+        this.phase = 'starting';
+        this.c = undefined;
+        this.sent = this.finished = this.draining = false;
+      }
+    }
+  }
+
+  private async open(): Promise<void> {
+    const signal = this.signal;
+    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+    const c = await this.pool.acquire(signal);
+    this.c = c;
+    this.owned = true;
+    const stopped = new Promise<void>((r) => (this.onStop = r));
+    if (signal?.aborted) this.onAbort();
+    else signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (this.stop) throw this.stop;
+    const { req, setSql } = this.request(c);
+    if (setSql) {
+      c.dirty = true; // dropped at release from now on, so the SET may be abandoned mid-way
+      const set = runToEnd(c, { query: setSql }, this.options.request_timeout);
+      set.catch(() => {}); // may lose the race below
+      await Promise.race([set, stopped]);
+    }
+    if (this.stop) throw this.stop;
+    const timeout = this.options.request_timeout ?? 30_000;
+    c.armDeadline(timeout, () => this.cancel(new TimeoutError(`no data from the server for ${timeout} ms (request_timeout)`)));
+    // Data blocks' buffers are recycled once released: with reuse_buffers, or once the
+    // consumer said it copies values out (blocks already decoded stay pinned).
+    c.conn.recycleBlocks = this.ctl.recycle;
+    this.ctl.reader = c.conn;
+    c.conn.query(req);
+    this.sent = true;
+    await c.flush();
+  }
+
+  /** The next event: at once when one is queued, else when the server sends it (or the query stops). */
+  private pump(): Promise<IteratorResult<QueryEvent>> {
+    const c = this.c!;
+    const last = this.lastData;
+    if (last) {
+      this.lastData = undefined;
+      // The consumer asked for more: with recycling, that block's buffers may now be reused.
+      if (this.owned && c.conn.recycleBlocks) c.conn.releaseBlock(last);
+    }
+    try {
+      for (;;) {
+        if (this.stop) throw this.stop;
+        // Wait for an event or for abort/timeout, whichever comes first (cancel() interrupts
+        // the wait): the caller gets its error at once, the drain goes on in the background.
+        if (!c.hasEvent)
+          return c.ready().then(
+            () => this.pump(),
+            (e: unknown) => this.fail(e),
+          );
+        const e = c.take();
+        switch (e.type) {
+          case 'data':
+            this.lastData = e.block;
+            return Promise.resolve({ value: { type: 'data', block: e.block }, done: false });
+          case 'totals':
+          case 'extremes':
+          case 'log':
+          case 'profileEvents':
+            return Promise.resolve({ value: { type: e.type, block: e.block }, done: false });
+          case 'progress':
+            return Promise.resolve({ value: { type: 'progress', progress: clientProgress(e.progress) }, done: false });
+          case 'profileInfo':
+            return Promise.resolve({ value: { type: 'profileInfo', info: e.info }, done: false });
+          case 'exception':
+            this.finished = true;
+            throw serverError(e.exception);
+          case 'endOfStream':
+            this.finished = true;
+            this.cleanup();
+            return Promise.resolve(DONE);
+        }
+      }
+    } catch (e) {
+      return this.fail(e);
+    }
+  }
+
+  /** End with an error: the stop reason when we stopped (a server exception stays itself). */
+  private fail(e: unknown): Promise<never> {
+    this.cleanup();
+    return Promise.reject(this.stop && !(e instanceof ClickHouseError) ? this.stop : e);
+  }
+
+  private cancel(err: Error): void {
+    if (this.stop || this.finished || !this.owned) return;
+    this.stop = err;
+    this.onStop?.();
+    // A wait for the server sees `stop` now (before any drain waits on this connection).
+    this.c?.interrupt();
+    // Once the query is out, Cancel + drain start now, not when (if ever) the consumer resumes.
+    if (this.sent) this.drain();
+  }
+
+  private drain(): void {
+    if (this.draining || !this.owned) return;
+    this.draining = true;
+    const c = this.c!;
+    void drainAfterCancel(c).finally(() => this.giveBack(c));
+  }
+
+  private giveBack(c: NodeConnection): void {
+    if (!this.owned || this.c !== c) return;
+    this.owned = false;
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.ctl.reader = undefined;
+    c.conn.recycleBlocks = false;
+    c.conn.releaseAllBlocks();
+    this.pool.release(c);
+  }
+
+  /**
+   * The query is over for us (ended, failed, or the consumer left): a query still running is
+   * cancelled and drained in the background; the connection returns to the pool once the
+   * server ended it, or is dropped. Idempotent.
+   */
+  private cleanup(): void {
+    this.phase = 'done';
+    this.lastData = undefined;
+    const c = this.c;
+    if (!c || this.draining || !this.owned) return;
+    if (this.sent && !this.finished && !c.closed && c.conn.state !== 'broken') this.drain();
+    else this.giveBack(c);
+  }
+}
+
 export class TcpTransport implements Transport {
   readonly kind = 'tcp' as const;
   private readonly pool: Pool;
@@ -639,129 +888,9 @@ export class TcpTransport implements Transport {
 
   query(p: QueryParams, _options: ValueOptions): AsyncIterable<QueryEvent> & QueryHandle {
     const queryId = p.query_id ?? newQueryId();
-    const self = this;
     const ctl: RecycleControl = { recycle: p.reuse_buffers === true };
-    const gen = async function* (): AsyncGenerator<QueryEvent> {
-      // A read that failed before anything reached the caller (typically a pooled socket the
-      // server had just closed) is retried once on a fresh connection. Inserts never are.
-      let delivered = false;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          for await (const e of self.run(p, queryId, ctl)) {
-            delivered = true;
-            yield e;
-          }
-          return;
-        } catch (e) {
-          if (delivered || attempt > 0 || !(e instanceof ConnectionError) || e.code === 'CHWIRE_CONNECTION_REFUSED' || p.abort_signal?.aborted) throw e;
-        }
-      }
-    };
-    return Object.assign(gen(), { queryId, valuesCopied: valuesCopiedFor(ctl) });
-  }
-
-  /** Run a query on a pooled connection, yielding events; handles abort/timeout with a real Cancel. */
-  private async *run(p: QueryParams, queryId: string, ctl: RecycleControl): AsyncGenerator<QueryEvent> {
-    const signal = p.abort_signal;
-    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
-    const c = await this.pool.acquire(signal);
-    /** The Query packet went out. */
-    let sent = false;
-    /** The server ended the query (EndOfStream or Exception taken). */
-    let finished = false;
-    /** True until the connection went back to the pool; nothing here may touch it after that. */
-    let owned = true;
-    /** A background drain owns the connection and gives it back (even if nobody reads on). */
-    let draining = false;
-    let stop: Error | undefined;
-    let onStop!: () => void;
-    const stopped = new Promise<void>((r) => (onStop = r));
-    const giveBack = () => {
-      if (!owned) return;
-      owned = false;
-      signal?.removeEventListener('abort', onAbort);
-      ctl.reader = undefined;
-      c.conn.recycleBlocks = false;
-      c.conn.releaseAllBlocks();
-      this.pool.release(c);
-    };
-    const drain = () => {
-      if (draining || !owned) return;
-      draining = true;
-      void drainAfterCancel(c).finally(giveBack);
-    };
-    const cancel = (err: Error) => {
-      if (stop || finished || !owned) return;
-      stop = err;
-      onStop();
-      // Once the query is out, Cancel + drain start now, not when (if ever) the consumer resumes.
-      if (sent) drain();
-    };
-    const onAbort = () => cancel(new AbortError(undefined, { cause: signal?.reason }));
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      if (stop) throw stop;
-      const { req, setSql } = this.request(c, p, queryId);
-      if (setSql) {
-        c.dirty = true; // dropped at release from now on, so the SET may be abandoned mid-way
-        const set = runToEnd(c, { query: setSql }, this.options.request_timeout);
-        set.catch(() => {}); // may lose the race below
-        await Promise.race([set, stopped]);
-      }
-      if (stop) throw stop;
-      const timeout = this.options.request_timeout ?? 30_000;
-      c.armDeadline(timeout, () => cancel(new TimeoutError(`no data from the server for ${timeout} ms (request_timeout)`)));
-      // Data blocks' buffers are recycled once released: with reuse_buffers, or once the
-      // consumer said it copies values out (blocks already decoded stay pinned).
-      c.conn.recycleBlocks = ctl.recycle;
-      ctl.reader = c.conn;
-      c.conn.query(req);
-      sent = true;
-      await c.flush();
-      for (;;) {
-        // Wait for an event or for abort/timeout, whichever comes first: the caller gets its
-        // AbortError/TimeoutError at once, the drain to EndOfStream goes on in the background.
-        while (!stop && !c.hasEvent) await Promise.race([c.ready(), stopped]);
-        if (stop) throw stop;
-        const e = c.take();
-        switch (e.type) {
-          case 'data':
-            yield { type: 'data', block: e.block };
-            // The consumer asked for more: with reuse_buffers its buffers may now be reused.
-            if (owned && c.conn.recycleBlocks) c.conn.releaseBlock(e.block);
-            break;
-          case 'totals':
-          case 'extremes':
-          case 'log':
-          case 'profileEvents':
-            yield { type: e.type, block: e.block };
-            break;
-          case 'progress':
-            yield { type: 'progress', progress: clientProgress(e.progress) };
-            break;
-          case 'profileInfo':
-            yield { type: 'profileInfo', info: e.info };
-            break;
-          case 'exception':
-            finished = true;
-            throw serverError(e.exception);
-          case 'endOfStream':
-            finished = true;
-            return;
-        }
-      }
-    } catch (e) {
-      if (stop && !(e instanceof ClickHouseError)) throw stop;
-      throw e;
-    } finally {
-      // The consumer stopped early (or an error mid-stream): Cancel and drain in the background;
-      // the connection returns to the pool once the server ended the query, or is dropped.
-      if (!draining) {
-        if (sent && !finished && !c.closed && c.conn.state !== 'broken') drain();
-        else giveBack();
-      }
-    }
+    const it = new TcpQuery(this.pool, this.options, (c) => this.request(c, p, queryId), p.abort_signal, ctl, true);
+    return { [Symbol.asyncIterator]: () => it, queryId, valuesCopied: valuesCopiedFor(ctl) };
   }
 
   async command(p: QueryParams): Promise<QuerySummary> {
@@ -769,7 +898,8 @@ export class TcpTransport implements Transport {
     const queryId = p.query_id ?? newQueryId();
     const progress = emptyProgress();
     const summary: QuerySummary = { progress, elapsedMs: 0, queryId };
-    for await (const e of this.run(p, queryId, { recycle: true })) {
+    const events = new TcpQuery(this.pool, this.options, (c) => this.request(c, p, queryId), p.abort_signal, { recycle: true }, false);
+    for await (const e of { [Symbol.asyncIterator]: () => events }) {
       if (e.type === 'progress') {
         addProgress(progress, e.progress);
         p.on_progress?.(e.progress);

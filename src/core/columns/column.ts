@@ -58,6 +58,11 @@ export interface Codec<D = unknown> {
   readonly node: TypeNode;
   /** Read the state prefix of this column tree (only written when rows > 0). */
   readPrefix(c: Cursor, ctx: DecodeContext): unknown;
+  /**
+   * Set when the body is exactly `rows × rowBytes` bytes after an empty prefix (fixed-width
+   * types): the block reader then sees a partial body without a NEED_MORE throw.
+   */
+  readonly rowBytes?: number | undefined;
   /** Read `rows` rows of body. Throws NEED_MORE (cursor position unspecified) when bytes run out. */
   decode(c: Cursor, rows: number, prefix: unknown, ctx: DecodeContext): D;
   length(d: D): number;

@@ -81,6 +81,7 @@ export function makeDecimalCodec(node: TypeNode, precision: number, scale: numbe
     typeName,
     node,
     readPrefix: noPrefix,
+    rowBytes: width,
     decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
     length: (d) => d.rows,
     get: (d, i, o) => value(raw(d, i), o),

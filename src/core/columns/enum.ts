@@ -26,6 +26,7 @@ export function makeEnumCodec(node: TypeNode, typeName: string): Codec<FixedData
   return {
     typeName,
     node,
+    rowBytes: width,
     readPrefix: noPrefix,
     decode(c: Cursor, rows: number) {
       const d = readFixed(c, rows, width);

@@ -17,6 +17,7 @@ export function makeFixedStringCodec(node: TypeNode, n: number): Codec<FixedData
     typeName: `FixedString(${n})`,
     node,
     readPrefix: noPrefix,
+    rowBytes: n,
     decode: (c: Cursor, rows: number) => readFixed(c, rows, n),
     length: (d) => d.rows,
     get: value,

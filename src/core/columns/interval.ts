@@ -32,6 +32,7 @@ export function makeIntervalCodec(node: TypeNode): Codec<FixedData> {
     typeName: node.name,
     node,
     readPrefix: noPrefix,
+    rowBytes: 8,
     decode: (c: Cursor, rows: number) => readFixed(c, rows, 8),
     length: (d) => d.rows,
     get: (d, i) => intervalValue(typedOf<BigInt64Array>(d, i64)[i]!),

@@ -94,6 +94,7 @@ export function makeIntCodec(node: TypeNode): Codec<FixedData> {
     typeName: spec.name,
     node,
     readPrefix: noPrefix,
+    rowBytes: width,
     decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
     length: (d) => d.rows,
     get,

@@ -70,6 +70,7 @@ export function makeTimeCodec(node: TypeNode, precision: number | undefined): Co
     typeName,
     node,
     readPrefix: noPrefix,
+    rowBytes: width,
     decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
     length: (d) => d.rows,
     get: value,

@@ -38,6 +38,7 @@ export function makeUuidCodec(node: TypeNode): Codec<FixedData> {
     typeName: 'UUID',
     node,
     readPrefix: noPrefix,
+    rowBytes: 16,
     decode: (c: Cursor, rows: number) => readFixed(c, rows, 16),
     length: (d) => d.rows,
     get: (d, i) => formatUuid(d.bytes, i * 16),

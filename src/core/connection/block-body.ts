@@ -31,7 +31,7 @@ export class BlockBodyReader {
   }
 
   /**
-   * Decode the body with `decode` (which throws NEED_MORE on partial input); undefined
+   * Decode the body with `decode` (which throws NEED_MORE or returns undefined on partial input); undefined
    * while more input is needed. With `blocks`, an uncompressed body gets its buffer sized
    * and aligned for the rest of the block.
    */
@@ -45,6 +45,15 @@ export class BlockBodyReader {
         try {
           const value = decode(c, src.base);
           src.consumeTo(c.pos);
+          // undefined: more input needed, said without a throw (BlockDecoder.tryRead).
+          if (value === undefined) {
+            if (this.plain) {
+              if (!this.pullFrame()) return undefined;
+              continue;
+            }
+            if (blocks) this.input.reserve(blocks.wantAbs, blocks.alignAbs, blocks.expectAbs);
+            return undefined;
+          }
           if (this.plain && this.plain.available !== 0) throw new DecodeError(`${this.plain.available} stray bytes after a compressed block`);
           this.plain = undefined;
           return value;

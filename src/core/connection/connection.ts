@@ -535,7 +535,7 @@ export class Connection {
       return true;
     }
     const blocks = this.blocks!;
-    const block = this.body.next((c, base) => blocks.read(c, base), blocks);
+    const block = this.body.next((c, base) => blocks.tryRead(c, base), blocks);
     if (!block) return false;
     this.pendingBlock = undefined;
     this.recycler.blockEnd(block, this.input.buf, this.recycleBlocks && kind === 'data');

@@ -309,7 +309,7 @@ export class ServerConnection {
   /** Continue the pending Data packet; true when its block completed. */
   private readBlock(events: ServerConnectionEvent[]): boolean {
     const blocks = this.blocks!;
-    const block = this.body.next((c, base) => blocks.read(c, base), blocks);
+    const block = this.body.next((c, base) => blocks.tryRead(c, base), blocks);
     if (!block) return false;
     const { kind, tableName } = this.pendingBlock!;
     this.pendingBlock = undefined;

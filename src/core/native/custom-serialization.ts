@@ -165,6 +165,7 @@ function sparseCodec(base: AnyCodec, nullableInner: AnyCodec | undefined): AnyCo
   const what = base.typeName;
   return {
     ...base,
+    rowBytes: undefined,
     decode(c: Cursor, rows: number, prefix: unknown, ctx: DecodeContext) {
       const positions = readSparsePositions(c, rows, what);
       const k = positions.length;
@@ -207,6 +208,7 @@ function replicatedCodec(base: AnyCodec): AnyCodec {
   const what = base.typeName;
   return {
     ...base,
+    rowBytes: undefined,
     decode(c: Cursor, rows: number, prefix: unknown, ctx: DecodeContext) {
       const n = c.varuint(`${what} replicated rows`);
       if (n !== rows) throw new DecodeError(`${what}: replicated column of ${n} rows in a block of ${rows}`);

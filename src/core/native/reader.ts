@@ -117,11 +117,22 @@ export class BlockDecoder {
     return absEnd < this.wantAbs;
   }
 
-  /** `base` = absolute stream offset of c.buf[0] (memo keys survive buffer moves). */
+  /** `base` = absolute stream offset of c.buf[0] (memo keys survive buffer moves). Throws NEED_MORE on partial input. */
   read(c: Cursor, base = 0): Block {
+    const b = this.tryRead(c, base);
+    if (!b) throw NEED_MORE;
+    return b;
+  }
+
+  /**
+   * As read(), but undefined (instead of a throw) while more bytes are needed: what was read
+   * is kept, `c.pos` rewinds to the first byte not taken, wantAbs/alignAbs/expectAbs say what
+   * is awaited. A fixed-width column's partial body is recognised without any throw.
+   */
+  tryRead(c: Cursor, base = 0): Block | undefined {
     if (this.waiting(base + c.end)) {
       c.wantPos = this.wantAbs - base;
-      throw NEED_MORE;
+      return undefined;
     }
     const ctx: DecodeContext = { revision: this.revision, memo: this.memo, base };
     c.alignPos = -1;
@@ -142,6 +153,7 @@ export class BlockDecoder {
         if (isNeedMore(e)) {
           this.wantAbs = base + c.wantPos;
           c.pos = start;
+          return undefined;
         }
         throw e;
       }
@@ -158,17 +170,18 @@ export class BlockDecoder {
         let data: unknown;
         if (p.rowCount > 0) {
           const prefix = codec.readPrefix(c, ctx);
+          const rb = codec.rowBytes;
+          if (rb !== undefined && c.pos + p.rowCount * rb > c.end) {
+            // The body is not all here yet (the common case while a large block streams in).
+            c.wantPos = c.pos + p.rowCount * rb;
+            if (rb > 1) c.alignPos = c.pos;
+            return this.needMore(c, base, colStart);
+          }
           data = codec.decode(c, p.rowCount, prefix, ctx);
         } else data = codec.fromValues([]);
         p.columns.push(new DecodedColumn(name, codec, data, this.options));
       } catch (e) {
-        if (isNeedMore(e)) {
-          this.wantAbs = base + c.wantPos;
-          this.alignAbs = c.alignPos >= 0 ? base + c.alignPos : -1;
-          this.expectAbs = c.expectPos >= 0 ? base + c.expectPos : -1;
-          c.pos = colStart;
-          throw e;
-        }
+        if (isNeedMore(e)) return this.needMore(c, base, colStart);
         this.reset();
         throw columnError(e, name, type);
       }
@@ -181,6 +194,15 @@ export class BlockDecoder {
     const block: Block = { rowCount: p.rowCount, columns: p.columns };
     if (p.info) block.info = p.info;
     return block;
+  }
+
+  /** Note what the column starting at `colStart` waits for and rewind to it. */
+  private needMore(c: Cursor, base: number, colStart: number): undefined {
+    this.wantAbs = base + c.wantPos;
+    this.alignAbs = c.alignPos >= 0 ? base + c.alignPos : -1;
+    this.expectAbs = c.expectPos >= 0 ? base + c.expectPos : -1;
+    c.pos = colStart;
+    return undefined;
   }
 
   reset(): void {
@@ -244,20 +266,16 @@ export class NativeStreamDecoder {
     while (buf.available > 0 && !this.decoder.waiting(buf.absEnd)) {
       const c = buf.cursor();
       if (!this.decoder.inProgress) this.recycler?.blockStart(buf.buf);
-      try {
-        const block = this.decoder.read(c, buf.base);
-        this.recycler?.blockEnd(block, buf.buf, this.recycleBlocks);
-        out.push(block);
-        this.boundary = buf.base + c.pos;
+      const block = this.decoder.tryRead(c, buf.base);
+      if (!block) {
         buf.consumeTo(c.pos);
-      } catch (e) {
-        if (isNeedMore(e)) {
-          buf.consumeTo(c.pos);
-          buf.reserve(this.decoder.wantAbs, this.decoder.alignAbs, this.decoder.expectAbs);
-          break;
-        }
-        throw e;
+        buf.reserve(this.decoder.wantAbs, this.decoder.alignAbs, this.decoder.expectAbs);
+        break;
       }
+      this.recycler?.blockEnd(block, buf.buf, this.recycleBlocks);
+      out.push(block);
+      this.boundary = buf.base + c.pos;
+      buf.consumeTo(c.pos);
     }
     return out;
   }
