@@ -663,12 +663,9 @@ class TcpQuery implements AsyncIterator<QueryEvent> {
   ) {}
 
   next(): Promise<IteratorResult<QueryEvent>> {
-    // The common case, a running query with nobody else waiting: no bookkeeping.
-    if (this.phase === 'open' && !this.busy) {
-      const p = this.pump();
-      if (this.phase === 'open') return p;
-      return this.track(p);
-    }
+    // The common case, a running query with nobody else waiting: pump() hands out a queued event
+    // at once, or tracks its own wait for the server (see busy).
+    if (this.phase === 'open' && !this.busy) return this.pump();
     return this.track(this.busy ? this.busy.then(() => this.step(), () => this.step()) : this.step());
   }
 
@@ -712,7 +709,7 @@ class TcpQuery implements AsyncIterator<QueryEvent> {
       } catch (e) {
         const stopped = this.stop;
         this.cleanup();
-        if (!this.retry || attempt > 0 || stopped || !(e instanceof ConnectionError) || e.code === 'CHWIRE_CONNECTION_REFUSED' || this.signal?.aborted) throw e;
+        if (!this.retry || attempt > 0 || stopped || this.draining || !(e instanceof ConnectionError) || e.code === 'CHWIRE_CONNECTION_REFUSED' || this.signal?.aborted) throw e;
         // Again, from scratch, on a fresh connection.
         this.phase = 'starting';
         this.c = undefined;
@@ -764,11 +761,14 @@ class TcpQuery implements AsyncIterator<QueryEvent> {
         if (this.stop) throw this.stop;
         // Wait for an event or for abort/timeout, whichever comes first (cancel() interrupts
         // the wait): the caller gets its error at once, the drain goes on in the background.
-        if (!c.hasEvent)
-          return c.ready().then(
+        if (!c.hasEvent) {
+          const p = c.ready().then(
             () => this.pump(),
             (e: unknown) => this.fail(e),
           );
+          // A wait in progress: a return() (or another next()) waits for it, as with an async generator.
+          return this.busy ? p : this.track(p);
+        }
         const e = c.take();
         switch (e.type) {
           case 'data':
