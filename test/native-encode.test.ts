@@ -159,3 +159,30 @@ test('String values around the one-byte length limit (127/128 bytes, ASCII and n
   const back = await engineReadNative(bytes, 's String');
   assert.deepEqual(back.data.map((r) => (r as { s: string }).s), values);
 });
+
+test('String encode grows its buffer past the ASCII-sized estimate: 3-byte and 4-byte text, long values, bytes and numbers (engine reads them back)', async () => {
+  // The buffer is sized for one byte per code unit: text that needs 3 (CJK) or 2 (emoji pairs)
+  // bytes per unit must grow it, at the start, in the middle and at the very end.
+  const values: unknown[] = [];
+  for (let i = 0; i < 3000; i++) {
+    if (i % 500 === 0) values.push('名'.repeat(200 + i / 10)); // long: two-byte length
+    else if (i % 7 === 0) values.push(new TextEncoder().encode(`bytes-${i}`));
+    else if (i % 11 === 0) values.push(i % 2 ? BigInt(i) * 1000000007n : i * 3);
+    else if (i % 3 === 0) values.push(`😀${i}🎉`);
+    else values.push(`名前${i}`.repeat(1 + (i % 5)));
+  }
+  values.push('界'.repeat(5000)); // the last value is the widest
+  const bytes = encodeNative({ columns: [{ name: 's', type: 'String', values }] });
+  const text = (v: unknown) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v));
+  const back = decodeNative(bytes)[0]!.columns[0]!.toArray();
+  assert.deepEqual(Array.from(back), values.map(text));
+  const r = await engineReadNative<{ n: string; h: string }>(bytes, 's String', 'length(s) AS n, hex(s) AS h');
+  assert.equal(r.data.length, values.length);
+  for (let i = 0; i < values.length; i += 97) {
+    const want = new TextEncoder().encode(text(values[i]));
+    assert.equal(Number(r.data[i]!.n), want.length, `row ${i}`);
+    assert.equal(r.data[i]!.h, Buffer.from(want).toString('hex').toUpperCase(), `row ${i}`);
+  }
+  const last = new TextEncoder().encode(text(values.at(-1)));
+  assert.equal(r.data.at(-1)!.h, Buffer.from(last).toString('hex').toUpperCase());
+});

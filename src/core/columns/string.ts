@@ -298,25 +298,31 @@ export function stringsFromValues(values: ArrayLike<unknown>, check?: (v: Uint8A
   const n = values.length;
   const starts = new Uint32Array(n);
   const ends = new Uint32Array(n);
+  // Sized for ASCII text (one byte per code unit) plus room for one value at its worst
+  // (3 bytes per unit): a buffer sized for the worst case everywhere (3×) cost more to
+  // allocate and zero than the encoding itself. Text that is not ASCII grows it by doubling.
   let cap = 64;
+  let widest = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    cap += (typeof v === 'string' ? v.length * 3 : v instanceof Uint8Array ? v.length : 32) + 5;
+    const len = typeof v === 'string' ? v.length : v instanceof Uint8Array ? v.length : 32;
+    cap += len + 5;
+    if (typeof v === 'string' && v.length > widest) widest = v.length;
   }
-  let buf = new Uint8Array(cap);
+  let rest = cap;
+  let buf = new Uint8Array(cap + 2 * widest);
   let p = 0;
   for (let i = 0; i < n; i++) {
     let v = values[i];
-    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') {
-      v = String(v);
-      if (p + (v as string).length * 3 + 5 > buf.length) {
-        const next = new Uint8Array((p + (v as string).length * 3 + 5) * 2);
+    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') v = String(v);
+    let len: number;
+    if (typeof v === 'string') {
+      rest -= v.length + 5;
+      if (p + v.length * 3 + 5 > buf.length) {
+        const next = new Uint8Array(Math.max(buf.length * 2, p + v.length * 3 + 5 + Math.max(rest, 0)));
         next.set(buf.subarray(0, p));
         buf = next;
       }
-    }
-    let len: number;
-    if (typeof v === 'string') {
       if (v.length < 43) {
         // At most 126 bytes of UTF-8: the length is one varuint byte, written after.
         len = encodeUtf8Into(v, buf, p + 1);
@@ -342,6 +348,12 @@ export function stringsFromValues(values: ArrayLike<unknown>, check?: (v: Uint8A
       }
     } else if (v instanceof Uint8Array) {
       len = v.length;
+      rest -= len + 5;
+      if (p + len + 5 > buf.length) {
+        const next = new Uint8Array(Math.max(buf.length * 2, p + len + 5 + Math.max(rest, 0)));
+        next.set(buf.subarray(0, p));
+        buf = next;
+      }
       let x = len;
       while (x >= 0x80) {
         buf[p++] = (x & 0x7f) | 0x80;
