@@ -227,3 +227,24 @@ test('a fixed-width body cut short is awaited without a throw: tryRead() says wh
     assert.equal(snapshot([b]), snapshot([whole!]));
   }
 });
+
+test('every fixed-width type (a size known from the row count) decodes alike under any chunking', async () => {
+  // One column per codec that declares `rowBytes`: the block reader awaits their bodies from that
+  // size alone, so a wrong width would stall (or misread) a stream cut inside such a body.
+  const sql = `SELECT toInt8(-number) AS i8, toUInt16(number) AS u16, toInt32(-number) AS i32, toUInt64(number) AS u64,
+    toInt128(-number) AS i128, toUInt256(number) AS u256, toFloat32(number / 3) AS f32, toFloat64(number / 7) AS f64,
+    toBFloat16(number) AS bf16, number % 2 = 0 AS b, toDecimal32(number / 9, 3) AS d32, toDecimal64(number / 9, 6) AS d64,
+    toDecimal128(number / 9, 10) AS d128, toDecimal256(number / 9, 20) AS d256, toDate(number) AS d, toDate32(number) AS d32x,
+    toDateTime(number, 'UTC') AS dt, toDateTime64(number, 6, 'UTC') AS dt64, toUUID('61f0c404-5cb3-11e7-907b-a6006ad3dba0') AS u,
+    toIPv4(number) AS ip4, toIPv6('2001:db8::1') AS ip6, toFixedString(toString(number % 10), 2) AS fs,
+    CAST(number % 2 + 1 AS Enum8('a' = 1, 'b' = 2)) AS e8, CAST(number % 2 + 1 AS Enum16('x' = 1, 'y' = 2)) AS e16,
+    toIntervalDay(number) AS iv, CAST(number AS Time) AS tm, CAST(number AS Time64(3)) AS tm64
+    FROM numbers(700)`;
+  const bytes = await engineNative(sql, { max_block_size: 300 });
+  const whole = decodeNative(bytes);
+  assert.equal(whole.length, 3);
+  const codecsWithWidth = whole[0]!.columns.filter((c) => (c as unknown as { codec: { rowBytes?: number } }).codec.rowBytes !== undefined);
+  assert.equal(codecsWithWidth.length, whole[0]!.columns.length, 'every column here has a fixed width');
+  const expected = snapshot(whole);
+  for (const size of [1, 5, 64, 4093]) assert.equal(snapshot(feed(bytes, size)), expected, `chunks of ${size}`);
+});
