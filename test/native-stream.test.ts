@@ -247,4 +247,12 @@ test('every fixed-width type (a size known from the row count) decodes alike und
   assert.equal(codecsWithWidth.length, whole[0]!.columns.length, 'every column here has a fixed width');
   const expected = snapshot(whole);
   for (const size of [1, 5, 64, 4093]) assert.equal(snapshot(feed(bytes, size)), expected, `chunks of ${size}`);
+  // Each column alone too, so its body ends the stream: a width too large would wait for bytes
+  // that never come (end() then reports a truncated stream), one too small would misread.
+  for (let j = 0; j < whole[0]!.columns.length; j++) {
+    const alone = whole.map((b) => ({ rowCount: b.rowCount, columns: [b.columns[j]!] }));
+    const one = encodeNative(alone);
+    const want = snapshot(decodeNative(one));
+    for (const size of [1, 7, 300]) assert.equal(snapshot(feed(one, size)), want, `${whole[0]!.columns[j]!.name}, chunks of ${size}`);
+  }
 });
