@@ -77,6 +77,11 @@ export interface Codec<D = unknown> {
   toArray(d: D, opts: ValueOptions): ArrayLike<unknown>;
   /** Convert JS values (value-mapping.md forms and obvious alternatives) to data. Throws RowValueError. */
   fromValues(values: ArrayLike<unknown>): D;
+  /**
+   * Optional, for codecs without a state prefix: write JS values straight into `w` exactly as
+   * fromValues() then encode() would (one pass, no intermediate copy). Throws RowValueError.
+   */
+  writeValues?(w: Writer, values: ArrayLike<unknown>): void;
   writePrefix(w: Writer, d: D, ctx: EncodeContext): void;
   encode(w: Writer, d: D, ctx: EncodeContext): void;
   /** The value used for NULL slots inside Nullable and for missing values. */

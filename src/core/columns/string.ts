@@ -4,7 +4,7 @@ import { NEED_MORE } from '../errors.js';
 import { LimitError, DecodeError } from '../errors.js';
 import type { Cursor } from '../io/cursor.js';
 import { decodeUtf8, encodeUtf8Into } from '../io/utf8.js';
-import type { Writer } from '../io/writer.js';
+import { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { Limits } from '../limits.js';
 import { type Codec, type DecodeContext, type ValueOptions, type ValueReader, RowValueError, noPrefix } from './column.js';
@@ -289,7 +289,6 @@ export function writeStrings(w: Writer, d: StringData): void {
   w.pos = p;
 }
 
-/** Strings (or byte arrays) to StringData. */
 /**
  * Strings (or byte arrays) to StringData, written directly in wire form
  * (varuint length + bytes per row) so that encoding later copies nothing.
@@ -298,9 +297,22 @@ export function stringsFromValues(values: ArrayLike<unknown>, check?: (v: Uint8A
   const n = values.length;
   const starts = new Uint32Array(n);
   const ends = new Uint32Array(n);
-  // Sized for ASCII text (one byte per code unit) plus room for one value at its worst
-  // (3 bytes per unit): a buffer sized for the worst case everywhere (3×) cost more to
-  // allocate and zero than the encoding itself. Text that is not ASCII grows it by doubling.
+  const w = new Writer(0);
+  writeStringValues(w, values, starts, ends, check);
+  const wire = w.detach();
+  return { buf: wire, starts, ends, rows: n, wire };
+}
+
+/**
+ * Write values in wire form (varuint length + UTF-8 or the bytes given) straight into `w`, as
+ * fromValues() then encode() would; `starts`/`ends` (when given) get each value's bytes' place
+ * relative to where this column starts. Throws RowValueError for a value that is not text.
+ */
+export function writeStringValues(w: Writer, values: ArrayLike<unknown>, starts?: Uint32Array, ends?: Uint32Array, check?: (v: Uint8Array | string, i: number) => void): void {
+  const n = values.length;
+  // Room for ASCII text (one byte per code unit) plus one value at its worst (3 bytes per
+  // unit), reserved once: sizing for the worst case everywhere (3×) cost more to allocate and
+  // zero than the encoding itself. Text that is not ASCII grows the writer by doubling.
   let cap = 64;
   let widest = 0;
   for (let i = 0; i < n; i++) {
@@ -309,19 +321,20 @@ export function stringsFromValues(values: ArrayLike<unknown>, check?: (v: Uint8A
     cap += len + 5;
     if (typeof v === 'string' && v.length > widest) widest = v.length;
   }
-  let rest = cap;
-  let buf = new Uint8Array(cap + 2 * widest);
-  let p = 0;
+  w.ensure(cap + 2 * widest);
+  const base = w.pos;
+  let buf = w.slab();
+  let p = w.pos;
   for (let i = 0; i < n; i++) {
     let v = values[i];
     if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') v = String(v);
     let len: number;
     if (typeof v === 'string') {
-      rest -= v.length + 5;
       if (p + v.length * 3 + 5 > buf.length) {
-        const next = new Uint8Array(Math.max(buf.length * 2, p + v.length * 3 + 5 + Math.max(rest, 0)));
-        next.set(buf.subarray(0, p));
-        buf = next;
+        w.pos = p;
+        w.ensure(v.length * 3 + 5);
+        buf = w.slab();
+        p = w.pos;
       }
       if (v.length < 43) {
         // At most 126 bytes of UTF-8: the length is one varuint byte, written after.
@@ -348,11 +361,11 @@ export function stringsFromValues(values: ArrayLike<unknown>, check?: (v: Uint8A
       }
     } else if (v instanceof Uint8Array) {
       len = v.length;
-      rest -= len + 5;
       if (p + len + 5 > buf.length) {
-        const next = new Uint8Array(Math.max(buf.length * 2, p + len + 5 + Math.max(rest, 0)));
-        next.set(buf.subarray(0, p));
-        buf = next;
+        w.pos = p;
+        w.ensure(len + 5);
+        buf = w.slab();
+        p = w.pos;
       }
       let x = len;
       while (x >= 0x80) {
@@ -361,14 +374,16 @@ export function stringsFromValues(values: ArrayLike<unknown>, check?: (v: Uint8A
       }
       buf[p++] = x;
       buf.set(v, p);
-    } else throw new RowValueError(i, v, 'not a string or Uint8Array');
-    starts[i] = p;
+    } else {
+      w.pos = p;
+      throw new RowValueError(i, v, 'not a string or Uint8Array');
+    }
+    if (starts) starts[i] = p - base;
     p += len;
-    ends[i] = p;
-    if (check) check(typeof v === 'string' ? v : buf.subarray(starts[i]!, p), i);
+    if (ends) ends[i] = p - base;
+    if (check) check(typeof v === 'string' ? v : buf.subarray(p - len, p), i);
   }
-  const wire = buf.subarray(0, p);
-  return { buf: wire, starts, ends, rows: n, wire };
+  w.pos = p;
 }
 
 export function makeStringCodec(node: TypeNode): Codec<StringData> {
@@ -382,6 +397,7 @@ export function makeStringCodec(node: TypeNode): Codec<StringData> {
     reader: stringReader,
     toArray: stringValues,
     fromValues: (values) => stringsFromValues(values),
+    writeValues: (w, values) => writeStringValues(w, values),
     writePrefix: noPrefix,
     encode: (w, d) => writeStrings(w, d),
     defaultValue: () => '',

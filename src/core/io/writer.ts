@@ -33,8 +33,8 @@ export class Writer {
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const pending = this.pos - this.start;
-    let size = Math.max(this.buf.length * 2, 4096);
-    while (size < pending + n) size *= 2;
+    // Double, or exactly what is asked for when that is more (a bulk encoder reserving a column).
+    const size = Math.max(this.buf.length * 2, 4096, pending + n);
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(this.start, this.pos));
     this.buf = next;
@@ -200,12 +200,27 @@ export class Writer {
 
   /** The written bytes as one contiguous array, and reset the writer. */
   toBytes(): Uint8Array {
+    // Most of a large slab is used: hand it over instead of copying it.
+    if (this.parts.length === 0 && this.pos - this.start >= 1 << 20 && (this.pos - this.start) * 4 >= this.buf.length * 3) return this.detach();
     if (this.parts.length === 0) {
       const out = this.buf.slice(this.start, this.pos);
       this.start = this.pos = 0;
       return out;
     }
     return concatBytes(this.finish());
+  }
+
+  /**
+   * The written bytes as one contiguous array without a copy when they lie in one slab (which
+   * the writer then leaves to the caller), and reset the writer.
+   */
+  detach(): Uint8Array {
+    if (this.parts.length) return concatBytes(this.finish());
+    const out = this.buf.subarray(this.start, this.pos);
+    this.buf = new Uint8Array(0);
+    this.view = new DataView(this.buf.buffer);
+    this.start = this.pos = 0;
+    return out;
   }
 }
 

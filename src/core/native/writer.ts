@@ -39,29 +39,43 @@ export function writeBlockInfo(w: Writer, info: BlockInfo | undefined, revision:
   w.varuint(0);
 }
 
-/** Convert one input column to codec + data; conversion errors name the column, row and value. */
-export function prepareColumn(col: ColumnInput | Column, cache: CodecCache): EncodedColumn {
-  if (col instanceof DecodedColumn) return { name: col.name, codec: col.codec, data: col.data };
-  const input = col as ColumnInput;
-  if (!('values' in input)) throw new EncodeError(`column ${JSON.stringify(col.name)} has no values`);
-  let codec: AnyCodec;
+/** A column of plain values whose codec writes them straight into the output (Codec.writeValues). */
+interface ValuesColumn {
+  name: string;
+  codec: AnyCodec;
+  values: ArrayLike<unknown>;
+}
+
+function inputCodec(input: ColumnInput, cache: CodecCache): AnyCodec {
+  if (!('values' in input)) throw new EncodeError(`column ${JSON.stringify((input as { name: string }).name)} has no values`);
   try {
-    codec = cache.get(input.type);
+    return cache.get(input.type);
   } catch (e) {
     if (e instanceof ChwireError) throw new EncodeError(`column ${JSON.stringify(input.name)}: ${e.message}`, e.code);
     throw e;
   }
+}
+
+/** A conversion error as the EncodeError that names the column, row and value. */
+function columnValueError(e: unknown, name: string, codec: AnyCodec): unknown {
+  if (e instanceof RowValueError) return new EncodeError(`column ${JSON.stringify(name)} (${codec.typeName}) row ${e.row}: ${describeValue(e.value)} ${e.reason}`);
+  return e;
+}
+
+/** Convert one input column to codec + data; conversion errors name the column, row and value. */
+export function prepareColumn(col: ColumnInput | Column, cache: CodecCache): EncodedColumn {
+  if (col instanceof DecodedColumn) return { name: col.name, codec: col.codec, data: col.data };
+  const input = col as ColumnInput;
+  const codec = inputCodec(input, cache);
   try {
     return { name: input.name, codec, data: codec.fromValues(input.values) };
   } catch (e) {
-    if (e instanceof RowValueError)
-      throw new EncodeError(`column ${JSON.stringify(input.name)} (${codec.typeName}) row ${e.row}: ${describeValue(e.value)} ${e.reason}`);
-    throw e;
+    throw columnValueError(e, input.name, codec);
   }
 }
 
-/** Write a block of prepared columns. */
-export function writeBlock(w: Writer, columns: EncodedColumn[], rows: number, ctx: EncodeContext, info?: BlockInfo): void {
+/** Write a block of prepared columns (or of values written straight in, see encodeNative). */
+export function writeBlock(w: Writer, columns: (EncodedColumn | ValuesColumn)[], rows: number, ctx: EncodeContext, info?: BlockInfo): void {
   if (ctx.revision >= REVISION_BLOCK_INFO) writeBlockInfo(w, info, ctx.revision);
   w.varuint(columns.length);
   w.varuint(rows);
@@ -69,7 +83,14 @@ export function writeBlock(w: Writer, columns: EncodedColumn[], rows: number, ct
     w.string(col.name);
     w.string(col.codec.typeName);
     if (ctx.revision >= REVISION_CUSTOM_SERIALIZATION) w.u8(0);
-    if (rows > 0) {
+    if (rows === 0) continue;
+    if ('values' in col) {
+      try {
+        col.codec.writeValues!(w, col.values);
+      } catch (e) {
+        throw columnValueError(e, col.name, col.codec);
+      }
+    } else {
       col.codec.writePrefix(w, col.data, ctx);
       col.codec.encode(w, col.data, ctx);
     }
@@ -106,8 +127,29 @@ export function encodeNative(blocks: (Block | BlockInput)[] | Block | BlockInput
   const ctx: EncodeContext = { revision: options.revision ?? 0 };
   const w = new Writer(64 * 1024);
   for (const b of list) {
-    const { columns, rows } = prepareBlock(b, cache, options.serverTimezone);
-    writeBlock(w, columns, rows, ctx, b.info);
+    if ('rowCount' in b) {
+      const { columns, rows } = prepareBlock(b, cache, options.serverTimezone);
+      writeBlock(w, columns, rows, ctx, b.info);
+      continue;
+    }
+    // Plain inputs: a column whose codec can write values straight into the output does so
+    // (one pass, no intermediate copy of the column); the others are converted first.
+    withInsertZone(options.serverTimezone, () => {
+      const columns = b.columns.map((c): EncodedColumn | ValuesColumn => {
+        if (!(c instanceof DecodedColumn)) {
+          const codec = inputCodec(c as ColumnInput, cache);
+          if (codec.writeValues) return { name: c.name, codec, values: (c as ColumnInput).values };
+        }
+        return prepareColumn(c, cache);
+      });
+      const length = (c: EncodedColumn | ValuesColumn) => ('values' in c ? c.values.length : c.codec.length(c.data));
+      const rows = columns.length ? length(columns[0]!) : 0;
+      for (const c of columns) {
+        const n = length(c);
+        if (n !== rows) throw new EncodeError(`column ${JSON.stringify(c.name)} has ${n} rows, but the block has ${rows}`, 'CHWIRE_COLUMN_LENGTH_MISMATCH');
+      }
+      writeBlock(w, columns, rows, ctx, b.info);
+    });
   }
   return w.toBytes();
 }
