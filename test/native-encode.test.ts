@@ -209,3 +209,17 @@ test('encodeNative writes String values straight into its output: the same bytes
     (e: unknown) => e instanceof EncodeError && e.code === 'CHWIRE_BAD_VALUE' && /column "s" \(String\) row 2: .* not a string/.test((e as Error).message),
   );
 });
+
+test('LowCardinality encode with 1-, 2- and 4-byte indexes: the engine reads every row back', async () => {
+  // Dictionaries of ≤ 256, ≤ 65 536 and more entries take UInt8, UInt16 and UInt32 indexes.
+  for (const distinct of [200, 40_000, 70_000]) {
+    const values = Array.from({ length: 150_000 }, (_, i) => (i % 10 === 0 ? null : `k${(i * 7919) % distinct}`));
+    const bytes = encodeNative({ columns: [{ name: 's', type: 'LowCardinality(Nullable(String))', values }] });
+    assert.deepEqual(Array.from(decodeNative(bytes)[0]!.columns[0]!.toArray()), values, `${distinct} distinct`);
+    const r = await engineReadNative<{ h: string; n: string; u: string }>(bytes, 's LowCardinality(Nullable(String))', 'toString(sum(cityHash64(s))) AS h, toString(countIf(s IS NULL)) AS n, toString(uniqExact(s)) AS u');
+    const want = await engineJSON<{ h: string; n: string; u: string }>(
+      `SELECT toString(sum(cityHash64(s))) AS h, toString(countIf(s IS NULL)) AS n, toString(uniqExact(s)) AS u FROM (SELECT if(number % 10 = 0, NULL, concat('k', toString((number * 7919) % ${distinct}))) AS s FROM numbers(150000))`,
+    );
+    assert.deepEqual(r.data, want.data, `${distinct} distinct`);
+  }
+});

@@ -186,6 +186,17 @@ export function makeLowCardinalityCodec(node: TypeNode, typeName: string, dictCo
       const keys = new Uint32Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
+        if (typeof v === 'string') {
+          // The common case first: a string key (no object identity to work out).
+          let k = index.get(v);
+          if (k === undefined) {
+            k = dictValues.length;
+            dictValues.push(v);
+            index.set(v, k);
+          }
+          keys[i] = k;
+          continue;
+        }
         if (v === null || v === undefined) {
           if (!nullable) throw new RowValueError(i, v, `NULL in non-Nullable ${typeName}`);
           keys[i] = 0;
@@ -224,17 +235,27 @@ export function makeLowCardinalityCodec(node: TypeNode, typeName: string, dictCo
         w.u64(g.dictSize);
         dictCodec.encode(w, g.dict, ctx);
         w.u64(g.keys.length);
+        const keys = g.keys;
+        const n = keys.length;
         const bytes = 1 << g.width;
-        w.ensure(g.keys.length * bytes);
-        const dv = w.slabView();
+        w.ensure(n * bytes);
+        const buf = w.slab();
         let p = w.pos;
-        for (let i = 0; i < g.keys.length; i++, p += bytes) {
-          const k = g.keys[i]!;
-          if (g.width === 0) dv.setUint8(p, k);
-          else if (g.width === 1) dv.setUint16(p, k, true);
-          else if (g.width === 2) dv.setUint32(p, k, true);
-          else {
-            dv.setUint32(p, k, true);
+        // One loop per index width (little-endian bytes), no per-element branch.
+        if (g.width === 0) for (let i = 0; i < n; i++) buf[p++] = keys[i]!;
+        else if (g.width === 1)
+          for (let i = 0; i < n; i++, p += 2) {
+            const k = keys[i]!;
+            buf[p] = k;
+            buf[p + 1] = k >>> 8;
+          }
+        else if (g.width === 2) {
+          const dv = w.slabView();
+          for (let i = 0; i < n; i++, p += 4) dv.setUint32(p, keys[i]!, true);
+        } else {
+          const dv = w.slabView();
+          for (let i = 0; i < n; i++, p += 8) {
+            dv.setUint32(p, keys[i]!, true);
             dv.setUint32(p + 4, 0, true);
           }
         }
