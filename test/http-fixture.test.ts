@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
-import { createClient, ClickHouseError } from '../src/index.js';
+import { createClient, ClickHouseError, TimeoutError } from '../src/index.js';
 import { decodeNative, encodeFrames, encodeNative } from '../src/core/index.js';
 import { createNodeCodecs } from '../src/transport/compression.js';
 import { serverQuery, testServer } from './helpers/server.js';
@@ -303,6 +303,41 @@ describe('HTTP transport against a local fixture', { concurrency: false }, () =>
     } finally {
       await c.close();
       await h.close();
+      await fx.close();
+    }
+  });
+
+  test('request_timeout: a body that trickles in (each piece within it) completes; a stall mid-body longer than it is a TimeoutError', async () => {
+    // A tenth of the body every 120 ms: the answer takes far longer than the 400 ms deadline, never silent that long.
+    let stallAfter = Infinity;
+    const piece = Math.ceil(native.length / 10);
+    const fx = await fixture(async (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      for (let i = 0; i < native.length; i += piece) {
+        if (i >= stallAfter) await sleep(1500);
+        res.write(native.subarray(i, i + piece));
+        await sleep(120);
+      }
+      res.end();
+    });
+    const c = createClient({ url: fx.url, request_timeout: 400 });
+    try {
+      const t0 = Date.now();
+      let rows = 0;
+      for await (const b of await c.query({ query: SQL })) rows += b.rowCount;
+      assert.equal(rows, 200000);
+      assert.ok(Date.now() - t0 > 800, `the answer took ${Date.now() - t0} ms`);
+      stallAfter = 2 * piece;
+      await assert.rejects(
+        (async () => {
+          for await (const _ of await c.query({ query: SQL })) {
+            /* the stall comes mid-body */
+          }
+        })(),
+        (e: unknown) => e instanceof TimeoutError,
+      );
+    } finally {
+      await c.close();
       await fx.close();
     }
   });

@@ -361,6 +361,9 @@ class RequestControl {
   readonly controller = new AbortController();
   stop: Error | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the deadline runs (between touch() and pause()), and since when (Date.now()). */
+  private running = false;
+  private from = 0;
   private readonly onAbort: () => void;
 
   constructor(
@@ -380,22 +383,41 @@ class RequestControl {
     this.controller.abort(e);
   }
 
-  /** Data arrived: push the deadline back. */
+  /**
+   * Activity: the inactivity deadline (re)starts now and runs until pause(). One timer serves
+   * every chunk; it is re-armed lazily when it fires early (not cleared and set per chunk).
+   */
   touch(): void {
     if (this.stop || this.timeoutMs <= 0) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.abort(new TimeoutError(`no data from the server for ${this.timeoutMs} ms (request_timeout)`)), this.timeoutMs);
-    (this.timer as { unref?: () => void }).unref?.();
+    this.from = Date.now();
+    this.running = true;
+    if (!this.timer) this.arm(this.timeoutMs);
   }
 
+  /** The consumer holds the pace (or the body is produced at the source's): no deadline meanwhile. */
   pause(): void {
-    clearTimeout(this.timer);
+    this.running = false;
   }
 
   done(): void {
     clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running = false;
     this.signal?.removeEventListener('abort', this.onAbort);
   }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(this.check, ms);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private readonly check = (): void => {
+    this.timer = undefined;
+    if (this.stop || !this.running) return;
+    const left = this.from + this.timeoutMs - Date.now();
+    if (left > 0) this.arm(left);
+    else this.abort(new TimeoutError(`no data from the server for ${this.timeoutMs} ms (request_timeout)`));
+  };
 
   /** The error to surface: the stop reason when we stopped, else e. */
   wrap(e: unknown): unknown {
