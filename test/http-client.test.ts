@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { createClient, ClickHouseError, type ClickHouseClient } from '../src/index.js';
 import { encodeNative } from '../src/core/index.js';
 import { serverExec, serverQuery, testServer, type ServerInfo } from './helpers/server.js';
+import { watchLeaks } from './helpers/unhandled.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
+const leaks = watchLeaks();
 
 const uniq = `${process.pid}_${Date.now() % 1e6}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -359,9 +358,5 @@ describe('HTTP transport against ClickHouse 18.16', { concurrency: false }, () =
     await assert.rejects(c.query({ query: 'SELECT 1' }), (e: unknown) => (e as { code?: string }).code === 'CHWIRE_CLIENT_CLOSED');
   });
 
-  test('no unhandled rejections in this file', async () => {
-    await sleep(50);
-    process.off('unhandledRejection', onUnhandled);
-    assert.deepEqual(unhandled, []);
-  });
+  test('no unhandled rejections in this file', () => leaks.assertNone(50));
 });

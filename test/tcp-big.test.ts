@@ -5,10 +5,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from '../src/index.js';
 import { serverExec, serverQuery, testServer, type ServerInfo } from './helpers/server.js';
+import { watchLeaks } from './helpers/unhandled.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
+const leaks = watchLeaks();
 
 const MB = 1 << 20;
 const uniq = `${process.pid}_${Date.now() % 1e6}`;
@@ -138,9 +137,5 @@ describe('big results and inserts against ClickHouse 18.16', { concurrency: fals
     }
   });
 
-  test('no unhandled rejections in this file', async () => {
-    await new Promise((r) => setTimeout(r, 50));
-    process.off('unhandledRejection', onUnhandled);
-    assert.deepEqual(unhandled, []);
-  });
+  test('no unhandled rejections in this file', () => leaks.assertNone(50));
 });

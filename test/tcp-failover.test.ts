@@ -5,10 +5,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient, ConnectionError, type ClickHouseClient } from '../src/index.js';
 import { serverExec, serverPid, startServer, stopServer, testServer, portAccepts, type ServerInfo } from './helpers/server.js';
+import { watchLeaks } from './helpers/unhandled.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
+const leaks = watchLeaks();
 
 const uniq = `${process.pid}_${Date.now() % 1e6}`;
 const marker = `chwire_fo_marker_${uniq}`;
@@ -125,9 +124,5 @@ describe('failover and server loss with two ClickHouse 18.16 instances', { concu
     }
   });
 
-  test('no unhandled rejections in this file', async () => {
-    await new Promise((r) => setTimeout(r, 50));
-    process.off('unhandledRejection', onUnhandled);
-    assert.deepEqual(unhandled, []);
-  });
+  test('no unhandled rejections in this file', () => leaks.assertNone(50));
 });

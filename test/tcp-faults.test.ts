@@ -6,13 +6,9 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { createClient, ConnectionError, TimeoutError, ChwireError, DecodeError, ProtocolError } from '../src/index.js';
 import { testServer, type ServerInfo } from './helpers/server.js';
+import { watchLeaks } from './helpers/unhandled.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
-const uncaught: unknown[] = [];
-const onUncaught = (e: unknown) => uncaught.push(e);
-process.on('uncaughtException', onUncaught);
+const leaks = watchLeaks({ uncaught: true });
 
 /** A local peer; `onConn` decides what it does with each accepted socket. */
 async function peer(onConn: (s: net.Socket) => void): Promise<{ port: number; close(): Promise<void>; sockets: net.Socket[] }> {
@@ -70,9 +66,6 @@ describe('failure modes with real sockets', { concurrency: false }, () => {
   let srv: ServerInfo | null = null;
   before(async () => {
     srv = await testServer();
-  });
-  after(() => {
-    process.off('uncaughtException', onUncaught);
   });
 
   test('a refused port: ConnectionError CHWIRE_CONNECTION_REFUSED, for every method', async () => {
@@ -245,10 +238,5 @@ describe('failure modes with real sockets', { concurrency: false }, () => {
     await ok.close();
   });
 
-  test('no unhandled rejections or uncaught exceptions in this file', async () => {
-    await new Promise((r) => setTimeout(r, 100));
-    process.off('unhandledRejection', onUnhandled);
-    assert.deepEqual(unhandled, []);
-    assert.deepEqual(uncaught, []);
-  });
+  test('no unhandled rejections or uncaught exceptions in this file', () => leaks.assertNone(100));
 });

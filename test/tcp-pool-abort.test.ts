@@ -9,10 +9,9 @@ import * as net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { createClient, AbortError, TimeoutError } from '../src/index.js';
 import { serverExec, serverQuery, testServer, type ServerInfo } from './helpers/server.js';
+import { watchLeaks } from './helpers/unhandled.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
+const leaks = watchLeaks();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -274,9 +273,5 @@ describe('pool slots under abort and request_timeout (ClickHouse 18.16)', () => 
     }
   });
 
-  test('no unhandled rejections in this file', async () => {
-    await sleep(100);
-    process.off('unhandledRejection', onUnhandled);
-    assert.deepEqual(unhandled, []);
-  });
+  test('no unhandled rejections in this file', () => leaks.assertNone(100));
 });

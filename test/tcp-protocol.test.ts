@@ -11,11 +11,10 @@ import { Connection, type ConnectionEvent } from '../src/core/connection/connect
 import { createNodeCodecs } from '../src/transport/compression.js';
 import type { Block } from '../src/core/native/block-types.js';
 import { clickhouseClient, serverExec, serverQuery, testServer, type ServerInfo } from './helpers/server.js';
+import { watchLeaks } from './helpers/unhandled.js';
 
 // ------------------------------------------------------------ process-level trap
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
+const leaks = watchLeaks();
 
 // ------------------------------------------------------------ helpers
 
@@ -706,9 +705,5 @@ describe('native protocol against ClickHouse 18.16', { concurrency: false }, () 
     });
   }
 
-  test('no unhandled rejections in this file', async () => {
-    await new Promise((r) => setTimeout(r, 50));
-    process.off('unhandledRejection', onUnhandled);
-    assert.deepEqual(unhandled, []);
-  });
+  test('no unhandled rejections in this file', () => leaks.assertNone(50));
 });

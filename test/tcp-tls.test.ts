@@ -5,10 +5,9 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient, ConnectionError, type ClickHouseClient } from '../src/index.js';
 import { serverExec, serverQuery, testServer, type ServerInfo } from './helpers/server.js';
+import { watchLeaks } from './helpers/unhandled.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
+const leaks = watchLeaks();
 
 async function using<T>(c: ClickHouseClient, f: (c: ClickHouseClient) => Promise<T>): Promise<T> {
   try {
@@ -100,9 +99,5 @@ describe('TLS and mTLS against ClickHouse 18.16', { concurrency: false }, () => 
     }
   });
 
-  test('no unhandled rejections in this file', async () => {
-    await new Promise((r) => setTimeout(r, 50));
-    process.off('unhandledRejection', onUnhandled);
-    assert.deepEqual(unhandled, []);
-  });
+  test('no unhandled rejections in this file', () => leaks.assertNone(50));
 });
