@@ -274,12 +274,7 @@ export function writeStrings(w: Writer, d: StringData): void {
   for (let i = 0; i < d.rows; i++) {
     const s = starts[i]!;
     const e = ends[i]!;
-    let len = e - s;
-    while (len >= 0x80) {
-      dst[p++] = (len & 0x7f) | 0x80;
-      len >>>= 7;
-    }
-    dst[p++] = len;
+    p = putVarUInt(dst, p, e - s);
     if (e - s < 24) for (let k = s; k < e; k++) dst[p++] = src[k]!;
     else {
       dst.set(src.subarray(s, e), p);
@@ -326,16 +321,23 @@ export function writeStringValues(w: Writer, values: ArrayLike<unknown>, starts?
   let buf = w.slab();
   let p = w.pos;
   for (let i = 0; i < n; i++) {
-    let v = values[i];
-    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') v = String(v);
+    const given = values[i];
+    const v = typeof given === 'number' || typeof given === 'bigint' || typeof given === 'boolean' ? String(given) : given;
+    if (typeof v !== 'string' && !(v instanceof Uint8Array)) {
+      w.pos = p;
+      throw new RowValueError(i, v, 'not a string or Uint8Array');
+    }
+    const text = typeof v === 'string';
+    // Room for this value at its worst: the estimate above holds unless earlier text was not ASCII.
+    const need = text ? v.length * 3 + 5 : v.length + 5;
+    if (p + need > buf.length) {
+      w.pos = p;
+      w.ensure(need);
+      buf = w.slab();
+      p = w.pos;
+    }
     let len: number;
-    if (typeof v === 'string') {
-      if (p + v.length * 3 + 5 > buf.length) {
-        w.pos = p;
-        w.ensure(v.length * 3 + 5);
-        buf = w.slab();
-        p = w.pos;
-      }
+    if (text) {
       if (v.length < 43) {
         // At most 126 bytes of UTF-8: the length is one varuint byte, written after.
         len = encodeUtf8Into(v, buf, p + 1);
@@ -348,42 +350,31 @@ export function writeStringValues(w: Writer, values: ArrayLike<unknown>, starts?
       } else {
         // Encode after room for the longest varuint, then close the gap.
         len = encodeUtf8Into(v, buf, p + 5);
-        const lenBytes = len < 0x80 ? 1 : len < 0x4000 ? 2 : len < 0x200000 ? 3 : len < 0x10000000 ? 4 : 5;
-        let x = len;
-        let q = p;
-        while (x >= 0x80) {
-          buf[q++] = (x & 0x7f) | 0x80;
-          x >>>= 7;
-        }
-        buf[q] = x;
+        const lenBytes = putVarUInt(buf, p, len) - p;
         if (lenBytes < 5) buf.copyWithin(p + lenBytes, p + 5, p + 5 + len);
         p += lenBytes;
       }
-    } else if (v instanceof Uint8Array) {
-      len = v.length;
-      if (p + len + 5 > buf.length) {
-        w.pos = p;
-        w.ensure(len + 5);
-        buf = w.slab();
-        p = w.pos;
-      }
-      let x = len;
-      while (x >= 0x80) {
-        buf[p++] = (x & 0x7f) | 0x80;
-        x >>>= 7;
-      }
-      buf[p++] = x;
-      buf.set(v, p);
     } else {
-      w.pos = p;
-      throw new RowValueError(i, v, 'not a string or Uint8Array');
+      len = v.length;
+      p = putVarUInt(buf, p, len);
+      buf.set(v, p);
     }
     if (starts) starts[i] = p - base;
     p += len;
     if (ends) ends[i] = p - base;
-    if (check) check(typeof v === 'string' ? v : buf.subarray(p - len, p), i);
+    if (check) check(text ? v : buf.subarray(p - len, p), i);
   }
   w.pos = p;
+}
+
+/** Write `x` as a varuint at buf[p]; returns the position after it. */
+function putVarUInt(buf: Uint8Array, p: number, x: number): number {
+  while (x >= 0x80) {
+    buf[p++] = (x & 0x7f) | 0x80;
+    x >>>= 7;
+  }
+  buf[p++] = x;
+  return p;
 }
 
 export function makeStringCodec(node: TypeNode): Codec<StringData> {
