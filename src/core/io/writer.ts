@@ -12,10 +12,8 @@ const CHAIN_THRESHOLD = 16 * 1024;
 export class Writer {
   private buf: Uint8Array;
   private view: DataView;
-  /** Write position within buf. */
+  /** Write position within buf; buf[0..pos) is pending (not yet moved into parts). */
   pos = 0;
-  /** Bytes of buf already moved into parts (buf[start..pos) is pending). */
-  private start = 0;
   private parts: Uint8Array[] = [];
   private partsLength = 0;
 
@@ -26,21 +24,18 @@ export class Writer {
 
   /** Total bytes written so far. */
   get length(): number {
-    return this.partsLength + (this.pos - this.start);
+    return this.partsLength + this.pos;
   }
 
   /** Make room for n more bytes in the current slab. */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const pending = this.pos - this.start;
     // Double, or exactly what is asked for when that is more (a bulk encoder reserving a column).
-    const size = Math.max(this.buf.length * 2, 4096, pending + n);
+    const size = Math.max(this.buf.length * 2, 4096, this.pos + n);
     const next = new Uint8Array(size);
-    next.set(this.buf.subarray(this.start, this.pos));
+    next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
-    this.start = 0;
-    this.pos = pending;
   }
 
   u8(v: number): void {
@@ -177,14 +172,13 @@ export class Writer {
   }
 
   private flushPending(): void {
-    if (this.pos > this.start) {
-      const part = this.buf.subarray(this.start, this.pos);
+    if (this.pos > 0) {
+      const part = this.buf.subarray(0, this.pos);
       this.parts.push(part);
       this.partsLength += part.length;
       // The slab now backs a part; never write into it again.
       this.buf = new Uint8Array(Math.max(4096, this.buf.length - this.pos));
       this.view = new DataView(this.buf.buffer);
-      this.start = 0;
       this.pos = 0;
     }
   }
@@ -201,10 +195,10 @@ export class Writer {
   /** The written bytes as one contiguous array, and reset the writer. */
   toBytes(): Uint8Array {
     // Most of a large slab is used: hand it over instead of copying it.
-    if (this.parts.length === 0 && this.pos - this.start >= 1 << 20 && (this.pos - this.start) * 4 >= this.buf.length * 3) return this.detach();
+    if (this.parts.length === 0 && this.pos >= 1 << 20 && this.pos * 4 >= this.buf.length * 3) return this.detach();
     if (this.parts.length === 0) {
-      const out = this.buf.slice(this.start, this.pos);
-      this.start = this.pos = 0;
+      const out = this.buf.slice(0, this.pos);
+      this.pos = 0;
       return out;
     }
     return concatBytes(this.finish());
@@ -216,10 +210,10 @@ export class Writer {
    */
   detach(): Uint8Array {
     if (this.parts.length) return concatBytes(this.finish());
-    const out = this.buf.subarray(this.start, this.pos);
+    const out = this.buf.subarray(0, this.pos);
     this.buf = new Uint8Array(0);
     this.view = new DataView(this.buf.buffer);
-    this.start = this.pos = 0;
+    this.pos = 0;
     return out;
   }
 }
