@@ -34,3 +34,55 @@ export function valuesCopiedFor(ctl: RecycleControl): () => void {
     if (ctl.reader) ctl.reader.recycleBlocks = true;
   };
 }
+
+/**
+ * An inactivity deadline (request_timeout): `onFire` runs once `ms` pass without touch() while
+ * it runs (between touch() and pause()). One timer serves any number of touches: it is re-armed
+ * lazily when it fires early, since a timer cleared and set per read or chunk was measurable.
+ */
+export class InactivityDeadline {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  /** The last touch (Date.now()). */
+  private from = 0;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onFire: () => void,
+  ) {}
+
+  /** Activity (or a wait begins): the deadline counts from now, and runs. */
+  touch(): void {
+    if (this.ms <= 0) return;
+    this.from = Date.now();
+    this.running = true;
+    if (!this.timer) this.arm(this.ms);
+  }
+
+  /** Nobody waits for the peer now: the time until the next touch() does not count. */
+  pause(): void {
+    this.running = false;
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running = false;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(this.check, ms);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private readonly check = (): void => {
+    this.timer = undefined;
+    if (!this.running) return;
+    const left = this.from + this.ms - Date.now();
+    if (left > 0) this.arm(left);
+    else {
+      this.running = false;
+      this.onFire();
+    }
+  };
+}

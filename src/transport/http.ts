@@ -32,7 +32,7 @@ import { NativeStreamDecoder, decodeNative } from '../core/native/reader.js';
 import { encodeNative, type BlockInput } from '../core/native/writer.js';
 import { formatClientName } from '../core/protocol/client-name.js';
 import { bindQueryParams, extractParamTypes, formatParamText, formatSqlLiteral, quoteIdentifier, type ParamValue } from '../core/protocol/params.js';
-import { newQueryId, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
+import { InactivityDeadline, newQueryId, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
 
 /** HTTP-only client options (read from the client's options object). */
 export interface HttpOptions {
@@ -360,16 +360,14 @@ interface SendOptions {
 class RequestControl {
   readonly controller = new AbortController();
   stop: Error | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  /** Whether the deadline runs (between touch() and pause()), and since when (Date.now()). */
-  private running = false;
-  private from = 0;
+  private readonly deadline: InactivityDeadline;
   private readonly onAbort: () => void;
 
   constructor(
     private readonly signal: AbortSignal | undefined,
-    private readonly timeoutMs: number,
+    timeoutMs: number,
   ) {
+    this.deadline = new InactivityDeadline(timeoutMs, () => this.abort(new TimeoutError(`no data from the server for ${timeoutMs} ms (request_timeout)`)));
     this.onAbort = () => this.abort(new AbortError(undefined, { cause: signal?.reason }));
     if (signal?.aborted) this.onAbort();
     else signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -379,45 +377,24 @@ class RequestControl {
   abort(e: Error): void {
     if (this.stop) return;
     this.stop = e;
-    clearTimeout(this.timer);
+    this.deadline.clear();
     this.controller.abort(e);
   }
 
-  /**
-   * Activity: the inactivity deadline (re)starts now and runs until pause(). One timer serves
-   * every chunk; it is re-armed lazily when it fires early (not cleared and set per chunk).
-   */
+  /** Activity: the inactivity deadline (re)starts now and runs until pause(). */
   touch(): void {
-    if (this.stop || this.timeoutMs <= 0) return;
-    this.from = Date.now();
-    this.running = true;
-    if (!this.timer) this.arm(this.timeoutMs);
+    if (!this.stop) this.deadline.touch();
   }
 
   /** The consumer holds the pace (or the body is produced at the source's): no deadline meanwhile. */
   pause(): void {
-    this.running = false;
+    this.deadline.pause();
   }
 
   done(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.running = false;
+    this.deadline.clear();
     this.signal?.removeEventListener('abort', this.onAbort);
   }
-
-  private arm(ms: number): void {
-    this.timer = setTimeout(this.check, ms);
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
-  private readonly check = (): void => {
-    this.timer = undefined;
-    if (this.stop || !this.running) return;
-    const left = this.from + this.timeoutMs - Date.now();
-    if (left > 0) this.arm(left);
-    else this.abort(new TimeoutError(`no data from the server for ${this.timeoutMs} ms (request_timeout)`));
-  };
 
   /** The error to surface: the stop reason when we stopped, else e. */
   wrap(e: unknown): unknown {

@@ -31,7 +31,7 @@ import {
 } from '../client/types.js';
 import { createNodeCodecs } from './compression.js';
 import { logEntries } from '../client/result-set.js';
-import { newQueryId, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
+import { InactivityDeadline, newQueryId, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
 
 /** Blocks buffered ahead of the consumer before the socket is paused. */
 const HIGH_WATER_EVENTS = 16;
@@ -62,12 +62,8 @@ class NodeConnection {
   lastUsed = Date.now();
   /** Set when per-query settings were applied with SET (old servers): the session is no longer clean. */
   dirty = false;
-  /** Inactivity deadline (request_timeout), armed while a request runs. */
-  private deadline: ReturnType<typeof setTimeout> | undefined;
-  private deadlineMs = 0;
-  /** When the running wait began or last saw a byte (Date.now()). */
-  private deadlineFrom = 0;
-  private onDeadline: (() => void) | undefined;
+  /** Inactivity deadline (request_timeout), armed while a request runs; it runs while someone waits. */
+  private deadline: InactivityDeadline | undefined;
 
   constructor(
     readonly endpoint: Endpoint,
@@ -204,17 +200,19 @@ class NodeConnection {
 
   private wake(): void {
     const w = this.waiter;
+    if (!w) return;
     this.waiter = undefined;
-    w?.();
+    // Nobody waits any more: the deadline pauses until the next wait touches it.
+    this.deadline?.pause();
+    w();
   }
 
   /** Wait for at least one event (or an error). */
   private wait(): Promise<void> {
     if (this.events.length || this.error) return this.error && !this.events.length ? Promise.reject(this.error) : Promise.resolve();
     // We wait for the server now: the inactivity deadline runs (only) while someone waits.
-    this.startTimer();
+    this.deadline?.touch();
     return new Promise<void>((resolve, reject) => {
-      // The deadline's timer stays armed: it ignores the time nobody waits (checkDeadline).
       this.waiter = () => {
         if (this.events.length) resolve();
         else if (this.error) reject(this.error);
@@ -283,43 +281,18 @@ class NodeConnection {
    * socket paused or the whole result already received) does not count.
    */
   armDeadline(ms: number, onFire: () => void): void {
-    this.deadlineMs = ms;
-    this.onDeadline = onFire;
-    this.stopTimer();
-    if (this.waiter) this.startTimer();
+    this.deadline?.clear();
+    this.deadline = new InactivityDeadline(ms, onFire);
+    if (this.waiter) this.deadline.touch();
   }
   disarmDeadline(): void {
-    this.stopTimer();
-    this.onDeadline = undefined;
-  }
-  /**
-   * A wait begins: the deadline counts from now. One timer serves many waits and reads: it is
-   * re-armed lazily when it fires early (a timer per read cost ≈ 10 % of a fast SELECT's CPU).
-   */
-  private startTimer(): void {
-    this.deadlineFrom = Date.now();
-    if (!this.deadline && this.onDeadline && this.deadlineMs > 0) this.armTimer(this.deadlineMs);
-  }
-  private armTimer(ms: number): void {
-    this.deadline = setTimeout(this.checkDeadline, ms);
-    this.deadline.unref?.();
-  }
-  private readonly checkDeadline = (): void => {
-    this.deadline = undefined;
-    // Nobody waits: nothing to time (the next wait arms a timer again).
-    if (!this.waiter || !this.onDeadline) return;
-    const left = this.deadlineFrom + this.deadlineMs - Date.now();
-    if (left > 0) this.armTimer(left);
-    else this.onDeadline();
-  };
-  private stopTimer(): void {
-    clearTimeout(this.deadline);
+    this.deadline?.clear();
     this.deadline = undefined;
   }
   private touch(): void {
     this.lastUsed = Date.now();
     // Bytes arrived: activity. The deadline of a caller still waiting (partial packet) restarts.
-    if (this.waiter) this.deadlineFrom = this.lastUsed;
+    if (this.waiter) this.deadline?.touch();
   }
 
   get usable(): boolean {
