@@ -66,12 +66,27 @@ function columnValueError(e: unknown, name: string, codec: AnyCodec): unknown {
 export function prepareColumn(col: ColumnInput | Column, cache: CodecCache): EncodedColumn {
   if (col instanceof DecodedColumn) return { name: col.name, codec: col.codec, data: col.data };
   const input = col as ColumnInput;
-  const codec = inputCodec(input, cache);
+  return converted(input, inputCodec(input, cache));
+}
+
+function converted(input: ColumnInput, codec: AnyCodec): EncodedColumn {
   try {
     return { name: input.name, codec, data: codec.fromValues(input.values) };
   } catch (e) {
     throw columnValueError(e, input.name, codec);
   }
+}
+
+/** The block's row count (`declared`, else the first column's), checking every column has as many. */
+function checkedRows(columns: (EncodedColumn | ValuesColumn)[], declared?: number): number {
+  const length = (c: EncodedColumn | ValuesColumn) => ('values' in c ? c.values.length : c.codec.length(c.data));
+  const rows = declared ?? (columns.length ? length(columns[0]!) : 0);
+  for (const c of columns) {
+    const n = length(c);
+    if (n !== rows)
+      throw new EncodeError(`column ${JSON.stringify(c.name)} has ${n} rows, but the block has ${rows}`, 'CHWIRE_COLUMN_LENGTH_MISMATCH');
+  }
+  return rows;
 }
 
 /** Write a block of prepared columns (or of values written straight in, see encodeNative). */
@@ -97,20 +112,14 @@ export function writeBlock(w: Writer, columns: (EncodedColumn | ValuesColumn)[],
   }
 }
 
-/** Prepare all columns of a block input, checking they have equal lengths. */
 /**
- * Convert a block's values for writing. `serverTimezone`: where DateTime strings without a zone
- * (of their column or their own) are read, as the server would read them; UTC when undefined.
+ * Convert a block's values for writing, checking its columns have equal lengths. `serverTimezone`:
+ * where DateTime strings without a zone (of their column or their own) are read, as the server
+ * would read them; UTC when undefined.
  */
 export function prepareBlock(block: Block | BlockInput, cache: CodecCache, serverTimezone?: string): { columns: EncodedColumn[]; rows: number } {
   const columns = withInsertZone(serverTimezone, () => block.columns.map((c) => prepareColumn(c, cache)));
-  let rows = 'rowCount' in block ? block.rowCount : columns.length ? columns[0]!.codec.length(columns[0]!.data) : 0;
-  for (const c of columns) {
-    const n = c.codec.length(c.data);
-    if (n !== rows)
-      throw new EncodeError(`column ${JSON.stringify(c.name)} has ${n} rows, but the block has ${rows}`, 'CHWIRE_COLUMN_LENGTH_MISMATCH');
-  }
-  return { columns, rows };
+  return { columns, rows: checkedRows(columns, 'rowCount' in block ? block.rowCount : undefined) };
 }
 
 export interface NativeWriteOptions {
@@ -136,19 +145,12 @@ export function encodeNative(blocks: (Block | BlockInput)[] | Block | BlockInput
     // (one pass, no intermediate copy of the column); the others are converted first.
     withInsertZone(options.serverTimezone, () => {
       const columns = b.columns.map((c): EncodedColumn | ValuesColumn => {
-        if (!(c instanceof DecodedColumn)) {
-          const codec = inputCodec(c as ColumnInput, cache);
-          if (codec.writeValues) return { name: c.name, codec, values: (c as ColumnInput).values };
-        }
-        return prepareColumn(c, cache);
+        if (c instanceof DecodedColumn) return prepareColumn(c, cache);
+        const input = c as ColumnInput;
+        const codec = inputCodec(input, cache);
+        return codec.writeValues ? { name: input.name, codec, values: input.values } : converted(input, codec);
       });
-      const length = (c: EncodedColumn | ValuesColumn) => ('values' in c ? c.values.length : c.codec.length(c.data));
-      const rows = columns.length ? length(columns[0]!) : 0;
-      for (const c of columns) {
-        const n = length(c);
-        if (n !== rows) throw new EncodeError(`column ${JSON.stringify(c.name)} has ${n} rows, but the block has ${rows}`, 'CHWIRE_COLUMN_LENGTH_MISMATCH');
-      }
-      writeBlock(w, columns, rows, ctx, b.info);
+      writeBlock(w, columns, checkedRows(columns), ctx, b.info);
     });
   }
   return w.toBytes();
