@@ -42,24 +42,18 @@ export class BlockBodyReader {
       const src = this.plain ?? this.input;
       if (src.available > 0 || (!this.plain && blocks?.inProgress)) {
         const c = src.cursor();
+        let value: T | undefined;
         try {
-          const value = decode(c, src.base);
-          src.consumeTo(c.pos);
-          // undefined: more input needed, said without a throw (BlockDecoder.tryRead).
-          if (value === undefined) {
-            if (this.plain) {
-              if (!this.pullFrame()) return undefined;
-              continue;
-            }
-            if (blocks) this.input.reserve(blocks.wantAbs, blocks.alignAbs, blocks.expectAbs);
-            return undefined;
-          }
+          value = decode(c, src.base);
+        } catch (e) {
+          if (!isNeedMore(e)) throw e;
+        }
+        src.consumeTo(c.pos);
+        // Else more input is needed (said by NEED_MORE, or by undefined from BlockDecoder.tryRead).
+        if (value !== undefined) {
           if (this.plain && this.plain.available !== 0) throw new DecodeError(`${this.plain.available} stray bytes after a compressed block`);
           this.plain = undefined;
           return value;
-        } catch (e) {
-          if (!isNeedMore(e)) throw e;
-          src.consumeTo(c.pos);
         }
       }
       if (!this.plain) {
