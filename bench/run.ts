@@ -677,13 +677,15 @@ async function main(): Promise<void> {
   if (want('codecs')) {
     // In fresh processes (a heap left by the cases above would skew the collector), on this Node
     // and on Node 24 (whose collector handles millions of short strings much better).
-    const args = ['--import', 'tsx', join(ROOT, 'bench/codecs.ts'), String(QUICK ? 200_000 : 1_000_000), String(QUICK ? 2 : 9)];
+    const rows = QUICK ? 200_000 : 1_000_000;
+    const reps = QUICK ? 2 : 9;
+    const args = ['--import', 'tsx', join(ROOT, 'bench/codecs.ts'), String(rows), String(reps)];
     const child = (cmd: string, pre: string[]): CodecCase[] | undefined => {
       const r = spawnSync(cmd, [...pre, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
       if (r.status !== 0) return undefined;
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as CodecCase[];
     };
-    micro.codecs = child(process.execPath, []) ?? runCodecBench(QUICK ? 200_000 : 1_000_000, QUICK ? 2 : 9);
+    micro.codecs = child(process.execPath, []) ?? runCodecBench(rows, reps);
     micro.codecsNode = process.version;
     const n24 = process.version.startsWith('v24.') ? undefined : child('npx', ['-y', 'node@24']);
     if (n24) {
