@@ -1,10 +1,9 @@
 // Date (UInt16 days), Date32 (Int32 days), DateTime (UInt32 seconds, optional
 // timezone), DateTime64(p, tz) (Int64 ticks of 10^-p s). Time and Time64 live in time.ts.
-import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { type Codec, type ValueOptions, type ValueReader, RowValueError, mapArray, noPrefix } from './column.js';
-import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
+import { type FixedData, type TypedCtor, typedOf, writeFixed, fixedBody } from './fixed.js';
 import { dateTimeFormatter, formatDays, parseDateTime, parseDays, zoneForInsert } from './timezone.js';
 
 function quoteTz(tz: string): string {
@@ -29,8 +28,7 @@ export function makeDateCodec(node: TypeNode): Codec<FixedData> {
     typeName: node.name,
     node,
     readPrefix: noPrefix,
-    rowBytes: width,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
+    ...fixedBody(width),
     length: (d) => d.rows,
     get: (d, i, o) => value(typedOf<Int32Array>(d, ctor)[i]!, o),
     reader,
@@ -79,8 +77,7 @@ export function makeDateTimeCodec(node: TypeNode, tz: string | undefined): Codec
     typeName,
     node,
     readPrefix: noPrefix,
-    rowBytes: 4,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, 4),
+    ...fixedBody(4),
     length: (d) => d.rows,
     get: (d, i, o) => convert(o)(typedOf<Uint32Array>(d, u32)[i]!),
     reader,
@@ -175,8 +172,7 @@ export function makeDateTime64Codec(node: TypeNode, precision: number, tz: strin
     typeName,
     node,
     readPrefix: noPrefix,
-    rowBytes: 8,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, 8),
+    ...fixedBody(8),
     length: (d) => d.rows,
     get: (d, i, o) => convert(o)(typedOf<BigInt64Array>(d, i64)[i]!),
     reader,

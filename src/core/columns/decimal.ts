@@ -1,10 +1,9 @@
 // Decimal(P, S): a scaled integer of 32/64/128/256 bits by P ≤ 9/18/38/76.
-import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { TypeParseError } from '../errors.js';
 import { type Codec, type ValueOptions, RowValueError, noPrefix, mapArray } from './column.js';
-import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
+import { type FixedData, type TypedCtor, typedOf, writeFixed, fixedBody } from './fixed.js';
 import { readBigLE, writeBigLE } from './ints.js';
 
 export function decimalWidth(precision: number): number {
@@ -81,8 +80,7 @@ export function makeDecimalCodec(node: TypeNode, precision: number, scale: numbe
     typeName,
     node,
     readPrefix: noPrefix,
-    rowBytes: width,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
+    ...fixedBody(width),
     length: (d) => d.rows,
     get: (d, i, o) => value(raw(d, i), o),
     toArray(d, o) {

@@ -1,12 +1,11 @@
 // FixedString(N): N bytes per row, NUL-padded. Values keep the padding.
-import type { Cursor } from '../io/cursor.js';
 import { decodeUtf8, encodeUtf8 } from '../io/utf8.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { TypeParseError } from '../errors.js';
 import { Limits } from '../limits.js';
 import { type Codec, type ValueOptions, RowValueError, noPrefix, mapArray } from './column.js';
-import { type FixedData, readFixed, writeFixed } from './fixed.js';
+import { type FixedData, writeFixed, fixedBody } from './fixed.js';
 
 export function makeFixedStringCodec(node: TypeNode, n: number): Codec<FixedData> {
   if (!Number.isInteger(n) || n < 1 || n > Limits.maxFixedStringBytes)
@@ -17,8 +16,7 @@ export function makeFixedStringCodec(node: TypeNode, n: number): Codec<FixedData
     typeName: `FixedString(${n})`,
     node,
     readPrefix: noPrefix,
-    rowBytes: n,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, n),
+    ...fixedBody(n),
     length: (d) => d.rows,
     get: value,
     toArray(d, o) {

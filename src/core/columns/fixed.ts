@@ -19,6 +19,14 @@ export type TypedCtor = {
   BYTES_PER_ELEMENT: number;
 };
 
+/**
+ * The body of a fixed-width codec: `rows × width` bytes read as one view. `rowBytes` lets the
+ * block reader await a partial body by its size (Codec.rowBytes); both come from one width.
+ */
+export function fixedBody(width: number): { rowBytes: number; decode: (c: Cursor, rows: number) => FixedData } {
+  return { rowBytes: width, decode: (c, rows) => readFixed(c, rows, width) };
+}
+
 export function readFixed(c: Cursor, rows: number, width: number): FixedData {
   if (width > 1) c.alignPos = c.pos;
   const n = c.needItems(rows, width);

@@ -1,9 +1,8 @@
 // Float32, Float64 (IEEE 754 LE) and BFloat16 (the upper 16 bits of a Float32).
-import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { type Codec, RowValueError, noPrefix } from './column.js';
-import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed, fixedFromTyped } from './fixed.js';
+import { type FixedData, type TypedCtor, typedOf, writeFixed, fixedFromTyped, fixedBody } from './fixed.js';
 
 export function toNumberValue(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
@@ -28,8 +27,7 @@ export function makeFloatCodec(node: TypeNode): Codec<FixedData> {
     typeName: node.name,
     node,
     readPrefix: noPrefix,
-    rowBytes: width,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
+    ...fixedBody(width),
     length: (d) => d.rows,
     get: (d, i) => typedOf<Float64Array>(d, ctor)[i],
     reader(d) {
@@ -69,8 +67,7 @@ export function makeBFloat16Codec(node: TypeNode): Codec<FixedData> {
     typeName: 'BFloat16',
     node,
     readPrefix: noPrefix,
-    rowBytes: 2,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, 2),
+    ...fixedBody(2),
     length: (d) => d.rows,
     get: (d, i) => bf16ToNumber(typedOf<Uint16Array>(d, u16)[i]!),
     toArray(d) {
@@ -104,8 +101,7 @@ export function makeBoolCodec(node: TypeNode): Codec<FixedData> {
     typeName: 'Bool',
     node,
     readPrefix: noPrefix,
-    rowBytes: 1,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, 1),
+    ...fixedBody(1),
     length: (d) => d.rows,
     get: (d, i) => d.bytes[i] !== 0,
     toArray: (d) => Array.from(d.bytes, (b) => b !== 0),

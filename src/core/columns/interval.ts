@@ -1,9 +1,8 @@
 // Interval<Kind>: Int64 counts of the unit; value = number, bigint beyond 2^53.
-import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { type Codec, RowValueError, noPrefix } from './column.js';
-import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
+import { type FixedData, type TypedCtor, typedOf, writeFixed, fixedBody } from './fixed.js';
 import { toBigIntValue } from './ints.js';
 
 export const INTERVAL_KINDS = [
@@ -32,8 +31,7 @@ export function makeIntervalCodec(node: TypeNode): Codec<FixedData> {
     typeName: node.name,
     node,
     readPrefix: noPrefix,
-    rowBytes: 8,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, 8),
+    ...fixedBody(8),
     length: (d) => d.rows,
     get: (d, i) => intervalValue(typedOf<BigInt64Array>(d, i64)[i]!),
     toArray: (d) => Array.from(typedOf<BigInt64Array>(d, i64), intervalValue),

@@ -1,9 +1,8 @@
 // Int8..Int256, UInt8..UInt256: little-endian two's complement, packed.
-import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { type Codec, type ValueOptions, RowValueError, noPrefix } from './column.js';
-import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed, fixedFromTyped } from './fixed.js';
+import { type FixedData, type TypedCtor, typedOf, writeFixed, fixedFromTyped, fixedBody } from './fixed.js';
 
 interface IntSpec {
   name: string;
@@ -94,8 +93,7 @@ export function makeIntCodec(node: TypeNode): Codec<FixedData> {
     typeName: spec.name,
     node,
     readPrefix: noPrefix,
-    rowBytes: width,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
+    ...fixedBody(width),
     length: (d) => d.rows,
     get,
     reader(d, o) {

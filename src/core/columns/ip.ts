@@ -1,9 +1,8 @@
 // IPv4: UInt32 LE. IPv6: 16 bytes in network order. Values are canonical text.
-import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { type Codec, RowValueError, noPrefix } from './column.js';
-import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
+import { type FixedData, type TypedCtor, typedOf, writeFixed, fixedBody } from './fixed.js';
 
 export function formatIPv4(v: number): string {
   return (v >>> 24) + '.' + ((v >>> 16) & 255) + '.' + ((v >>> 8) & 255) + '.' + (v & 255);
@@ -108,8 +107,7 @@ export function makeIPv4Codec(node: TypeNode): Codec<FixedData> {
     typeName: 'IPv4',
     node,
     readPrefix: noPrefix,
-    rowBytes: 4,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, 4),
+    ...fixedBody(4),
     length: (d) => d.rows,
     get: (d, i) => formatIPv4(typedOf<Uint32Array>(d, u32)[i]!),
     toArray: (d) => Array.from(typedOf<Uint32Array>(d, u32), formatIPv4),
@@ -135,8 +133,7 @@ export function makeIPv6Codec(node: TypeNode): Codec<FixedData> {
     typeName: 'IPv6',
     node,
     readPrefix: noPrefix,
-    rowBytes: 16,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, 16),
+    ...fixedBody(16),
     length: (d) => d.rows,
     get: (d, i) => formatIPv6(d.bytes, i * 16),
     toArray: (d) => Array.from({ length: d.rows }, (_, i) => formatIPv6(d.bytes, i * 16)),

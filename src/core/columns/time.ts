@@ -4,11 +4,10 @@
 // Inserts take that text, a number of seconds (fractions allowed for Time64) or a
 // bigint of raw ticks, within the documented range ±999:59:59[.999…].
 import { TypeParseError } from '../errors.js';
-import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { type Codec, RowValueError, noPrefix } from './column.js';
-import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
+import { type FixedData, type TypedCtor, typedOf, writeFixed, fixedBody } from './fixed.js';
 
 const MAX_SECONDS = 999n * 3600n + 3599n;
 
@@ -70,8 +69,7 @@ export function makeTimeCodec(node: TypeNode, precision: number | undefined): Co
     typeName,
     node,
     readPrefix: noPrefix,
-    rowBytes: width,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, width),
+    ...fixedBody(width),
     length: (d) => d.rows,
     get: value,
     toArray(d) {

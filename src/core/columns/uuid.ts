@@ -1,10 +1,9 @@
 // UUID: two UInt64 LE halves, the high half first (so each half's bytes are reversed
 // relative to the canonical text).
-import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { type Codec, RowValueError, noPrefix } from './column.js';
-import { type FixedData, readFixed, writeFixed } from './fixed.js';
+import { type FixedData, writeFixed, fixedBody } from './fixed.js';
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -38,8 +37,7 @@ export function makeUuidCodec(node: TypeNode): Codec<FixedData> {
     typeName: 'UUID',
     node,
     readPrefix: noPrefix,
-    rowBytes: 16,
-    decode: (c: Cursor, rows: number) => readFixed(c, rows, 16),
+    ...fixedBody(16),
     length: (d) => d.rows,
     get: (d, i) => formatUuid(d.bytes, i * 16),
     toArray: (d) => Array.from({ length: d.rows }, (_, i) => formatUuid(d.bytes, i * 16)),
