@@ -15,6 +15,29 @@ export interface CodecCase {
   encodeVsDecode: number;
   /** Fixed-width types: decodeNative of a buffer whose body is not 8-byte aligned (one copy). */
   unalignedDecodeVsCopy?: number;
+  /**
+   * String columns: the V8 floor — the same strings cut with substring() from one text already in
+   * memory and kept in an array, as a decode's result is (no bytes read, no checks) — in M rows/s.
+   */
+  floorMRowsPerSec?: number;
+}
+
+/** The V8 floor of a String column's decode: its values cut from one flat text and kept. */
+function stringFloor(values: ArrayLike<unknown>): () => unknown[] {
+  const n = values.length;
+  const starts = new Uint32Array(n + 1);
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = values[i] as string;
+    parts.push(v);
+    starts[i + 1] = starts[i]! + v.length;
+  }
+  const text = parts.join('');
+  return () => {
+    const out = new Array<string>(n);
+    for (let i = 0; i < n; i++) out[i] = text.substring(starts[i]!, starts[i + 1]!);
+    return out;
+  };
 }
 
 function median(xs: number[]): number {
@@ -23,14 +46,20 @@ function median(xs: number[]): number {
 }
 
 function time(fn: () => void, reps: number): number {
-  const ts: number[] = [];
-  fn();
-  for (let i = 0; i < reps; i++) {
-    const t = process.hrtime.bigint();
-    fn();
-    ts.push(Number(process.hrtime.bigint() - t) / 1e9);
-  }
-  return median(ts);
+  return timeAlternating([fn], reps)[0]!;
+}
+
+/** Median seconds of each fn, run alternately (A B A B …) after one warm-up each, so heap growth favours none. */
+function timeAlternating(fns: (() => void)[], reps: number): number[] {
+  const ts: number[][] = fns.map(() => []);
+  for (const fn of fns) fn();
+  for (let i = 0; i < reps; i++)
+    fns.forEach((fn, k) => {
+      const t = process.hrtime.bigint();
+      fn();
+      ts[k]!.push(Number(process.hrtime.bigint() - t) / 1e9);
+    });
+  return ts.map(median);
 }
 
 function makeValues(type: string, n: number): ArrayLike<unknown> {
@@ -76,23 +105,35 @@ export function runCodecBench(rows = 1_000_000, reps = 5): CodecCase[] {
     // Input as the TCP and HTTP readers place it: a fixed-width body at an 8-byte boundary.
     const fixed = FIXED[label];
     const bytes = fixed ? placed(encoded, encoded.length - rows * fixed, 0) : encoded;
-    let blocks: Block[] = [];
+    // A decode's values live until it returns (all of them survive while it runs, as a consumer's
+    // would), then die: they would otherwise burden every measurement that follows with marking them.
     const decode = (input: Uint8Array) => () => {
-      blocks = decodeNative(input);
-      const a = blocks[0]!.columns[0]!.toArray();
-      if (a.length !== rows) throw new Error('bad decode');
+      const blocks: Block[] = decodeNative(input);
+      if (blocks[0]!.columns[0]!.toArray().length !== rows) throw new Error('bad decode');
     };
     // Fixed-width cases take a millisecond or two: more repetitions steady their medians.
     const r = fixed ? reps * 4 : reps;
-    const decodeT = time(decode(bytes), r);
-    const unalignedT = fixed ? time(decode(placed(encoded, encoded.length - rows * fixed, 3)), r) : undefined;
-    const copyT = time(() => {
-      const c = new Uint8Array(bytes.length);
-      c.set(bytes);
-    }, r);
-    const encodeT = time(() => {
-      encodeNative({ columns: [{ name: 'c', type, values }] });
-    }, r);
+    // Every measurement of a column alternates with the others (decode, its copying form or
+    // V8 floor, copy, encode): the allocator's and the collector's state is then alike for all.
+    const floor = type === 'String' ? stringFloor(values) : undefined;
+    const fns: (() => void)[] = [
+      decode(bytes),
+      () => {
+        const c = new Uint8Array(bytes.length);
+        c.set(bytes);
+      },
+      () => {
+        encodeNative({ columns: [{ name: 'c', type, values }] });
+      },
+    ];
+    if (fixed) fns.push(decode(placed(encoded, encoded.length - rows * fixed, 3)));
+    if (floor)
+      fns.push(() => {
+        if (floor().length !== rows) throw new Error('bad floor');
+      });
+    const [decodeT, copyT, encodeT, extraT] = timeAlternating(fns, r) as [number, number, number, number | undefined];
+    const unalignedT = fixed ? extraT : undefined;
+    const floorT = floor ? extraT : undefined;
     const gb = bytes.length / 1e9;
     out.push({
       type: label,
@@ -107,6 +148,7 @@ export function runCodecBench(rows = 1_000_000, reps = 5): CodecCase[] {
       // decode that must copy, so both move every byte once.
       encodeVsDecode: (unalignedT ?? decodeT) / encodeT,
       ...(unalignedT ? { unalignedDecodeVsCopy: copyT / unalignedT } : {}),
+      ...(floorT ? { floorMRowsPerSec: rows / floorT / 1e6 } : {}),
     });
   }
   return out;

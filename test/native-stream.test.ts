@@ -96,6 +96,19 @@ test('hostile headers: impossible row counts and sizes fail without allocating',
   assert.equal(bad[25], 3);
   bad[25] = 0;
   assert.throws(() => decodeNative(bad), (e: unknown) => e instanceof ChwireError && /offsets decrease at row 1/.test((e as Error).message));
+  // Offsets are read through a view when 4-byte aligned and one by one otherwise: both paths, every shift.
+  const farOff = arr.slice();
+  farOff[25 + 4] = 1; // high half of the second offset: 2^32 + 3 elements
+  for (let shift = 0; shift < 8; shift++) {
+    const at = (b: Uint8Array) => {
+      const m = new Uint8Array(b.length + shift);
+      m.set(b, shift);
+      return m.subarray(shift);
+    };
+    assert.deepEqual(decodeNative(at(arr))[0]!.columns[0]!.toArray(), [[1], [2, 3]], `shift ${shift}`);
+    assert.throws(() => decodeNative(at(bad)), (e: unknown) => e instanceof ChwireError && e.code === 'CHWIRE_MALFORMED_DATA' && /Array\(UInt8\) offsets decrease at row 1 \(1 then 0\)/.test((e as Error).message), `shift ${shift}`);
+    assert.throws(() => decodeNative(at(farOff)), (e: unknown) => e instanceof ChwireError && e.code === 'CHWIRE_LIMIT_EXCEEDED' && /offset at row 1 exceeds/.test((e as Error).message), `shift ${shift}`);
+  }
   // LowCardinality key outside the dictionary.
   const lc = encodeNative({ columns: [{ name: 'l', type: 'LowCardinality(String)', values: ['a', 'b'] }] });
   const badLc = lc.slice();
