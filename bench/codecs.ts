@@ -16,10 +16,12 @@ export interface CodecCase {
   /** Fixed-width types: decodeNative of a buffer whose body is not 8-byte aligned (one copy). */
   unalignedDecodeVsCopy?: number;
   /**
-   * String columns: the V8 floor — the same strings cut with substring() from one text already in
+   * Short strings: the V8 floor — the same strings cut with substring() from one text already in
    * memory and kept in an array, as a decode's result is (no bytes read, no checks) — in M rows/s.
    */
   floorMRowsPerSec?: number;
+  /** Short strings: decode speed ÷ the V8 floor's, the two measured alternately. */
+  decodeVsFloor?: number;
 }
 
 /** The V8 floor of a String column's decode: its values cut from one flat text and kept. */
@@ -45,22 +47,34 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function time(fn: () => void, reps: number): number {
-  return timeAlternating([fn], reps)[0]!;
-}
+/** A young-generation collection (when run with --expose-gc, as `npm run bench` runs this). */
+const minorGc = () => (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc?.({ type: 'minor' });
 
-/** Median seconds of each fn, run alternately (A B A B …) after one warm-up each, so heap growth favours none. */
-function timeAlternating(fns: (() => void)[], reps: number): number[] {
+/**
+ * Seconds of each fn per round, the fns run alternately (A B A B …, the order rotating from round
+ * to round) after one warm-up each, so heap growth favours none; each sample starts from a
+ * collected young generation, as the query cases do. Samples of one round share the allocator's state (whether a fresh 8 MB buffer costs
+ * page faults or reuses freed memory moves a fixed-width sample by up to 8×): ratios are taken
+ * per round, then their median (`pairedRatio`).
+ */
+function timeAlternating(fns: (() => void)[], reps: number): number[][] {
   const ts: number[][] = fns.map(() => []);
   for (const fn of fns) fn();
   for (let i = 0; i < reps; i++)
-    fns.forEach((fn, k) => {
+    for (let j = 0; j < fns.length; j++) {
+      // Rounds rotate the order, so each fn follows each other one equally often: a sample
+      // that triggers a collection pays for its predecessor's garbage.
+      const k = (i + j) % fns.length;
+      minorGc();
       const t = process.hrtime.bigint();
-      fn();
+      fns[k]!();
       ts[k]!.push(Number(process.hrtime.bigint() - t) / 1e9);
-    });
-  return ts.map(median);
+    }
+  return ts;
 }
+
+/** Median over rounds of a[k] / b[k]. */
+const pairedRatio = (a: number[], b: number[]) => median(a.map((x, k) => x / b[k]!));
 
 function makeValues(type: string, n: number): ArrayLike<unknown> {
   switch (type) {
@@ -113,9 +127,7 @@ export function runCodecBench(rows = 1_000_000, reps = 5): CodecCase[] {
     };
     // Fixed-width cases take a millisecond or two: more repetitions steady their medians.
     const r = fixed ? reps * 4 : reps;
-    // Every measurement of a column alternates with the others (decode, its copying form or
-    // V8 floor, copy, encode): the allocator's and the collector's state is then alike for all.
-    const floor = type === 'String' ? stringFloor(values) : undefined;
+    // Decode, copy, encode (and the copying decode of an unaligned fixed-width body) alternate.
     const fns: (() => void)[] = [
       decode(bytes),
       () => {
@@ -127,28 +139,39 @@ export function runCodecBench(rows = 1_000_000, reps = 5): CodecCase[] {
       },
     ];
     if (fixed) fns.push(decode(placed(encoded, encoded.length - rows * fixed, 3)));
-    if (floor)
-      fns.push(() => {
-        if (floor().length !== rows) throw new Error('bad floor');
-      });
-    const [decodeT, copyT, encodeT, extraT] = timeAlternating(fns, r) as [number, number, number, number | undefined];
-    const unalignedT = fixed ? extraT : undefined;
-    const floorT = floor ? extraT : undefined;
+    const [dec, copy, enc, unaligned] = timeAlternating(fns, r) as [number[], number[], number[], number[] | undefined];
+    // Short strings' decode alternates with its V8 floor apart from those: what runs before a
+    // string sample (and the garbage it leaves) moves its time by up to 2×. (Long values are
+    // slices of one text a decode must make from the bytes each time, which the floor reuses:
+    // there it would measure nothing a decoder could do.)
+    const floor = label === 'String' ? stringFloor(values) : undefined;
+    const [dec2, floorTs] = floor
+      ? timeAlternating(
+          [
+            decode(bytes),
+            () => {
+              if (floor().length !== rows) throw new Error('bad floor');
+            },
+          ],
+          r,
+        )
+      : [];
+    const decodeT = median(dec);
     const gb = bytes.length / 1e9;
     out.push({
       type: label,
       rows,
       bytes: bytes.length,
-      copyGBps: gb / copyT,
+      copyGBps: gb / median(copy),
       decodeGBps: gb / decodeT,
       decodeMRowsPerSec: rows / decodeT / 1e6,
-      encodeGBps: gb / encodeT,
-      decodeVsCopy: copyT / decodeT,
+      encodeGBps: gb / median(enc),
+      decodeVsCopy: pairedRatio(copy, dec),
       // For fixed-width columns the (aligned) decode is a view; compare encode with the
       // decode that must copy, so both move every byte once.
-      encodeVsDecode: (unalignedT ?? decodeT) / encodeT,
-      ...(unalignedT ? { unalignedDecodeVsCopy: copyT / unalignedT } : {}),
-      ...(floorT ? { floorMRowsPerSec: rows / floorT / 1e6 } : {}),
+      encodeVsDecode: pairedRatio(unaligned ?? dec, enc),
+      ...(unaligned ? { unalignedDecodeVsCopy: pairedRatio(copy, unaligned) } : {}),
+      ...(floorTs && dec2 ? { floorMRowsPerSec: rows / median(floorTs) / 1e6, decodeVsFloor: pairedRatio(floorTs, dec2) } : {}),
     });
   }
   return out;

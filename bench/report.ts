@@ -63,10 +63,10 @@ export function renderMarkdown(rec: BenchRecord, notes: string): string {
     if (!list) continue;
     md += `## Native codecs on Node ${node} (1M rows per column, fresh process)\n\n`;
     md += `Decode = \`decodeNative\` + \`toArray()\` (JS values; TypedArray views for fixed-width columns, whose body is placed at an 8-byte boundary as the TCP and HTTP readers place it — "unaligned" is a caller's buffer where it is not, which costs one copy). Fixed-width encode is compared with that copying decode.\n\n`;
-    md += `"V8 floor" (String columns): the same values cut with \`substring()\` from one text already in memory and kept in an array as a decode's result is — no bytes read, no checks; no decoder that returns kept JS strings can beat it in this V8.\n\n`;
+    md += `"V8 floor" (short strings): the same values cut with \`substring()\` from one text already in memory and kept in an array as a decode's result is — no bytes read, no checks; no decoder that returns kept JS strings can beat it in this V8.\n\n`;
     md += `| type | decode | decode vs copy | V8 floor (strings) | encode | encode vs decode |\n|---|---|---|---|---|---|\n`;
     for (const r of list)
-      md += `| ${r.type} | ${r.decodeGBps.toFixed(2)} GB/s, ${r.decodeMRowsPerSec.toFixed(1)} M rows/s | ${r.decodeVsCopy.toFixed(2)}×${r.unalignedDecodeVsCopy ? ` (unaligned ${r.unalignedDecodeVsCopy.toFixed(2)}×)` : ''} | ${r.floorMRowsPerSec ? `${r.floorMRowsPerSec.toFixed(1)} M rows/s (decode ${(r.decodeMRowsPerSec / r.floorMRowsPerSec).toFixed(2)}× of it)` : ''} | ${r.encodeGBps.toFixed(2)} GB/s | ${r.encodeVsDecode.toFixed(2)}× |\n`;
+      md += `| ${r.type} | ${r.decodeGBps.toFixed(2)} GB/s, ${r.decodeMRowsPerSec.toFixed(1)} M rows/s | ${r.decodeVsCopy.toFixed(2)}×${r.unalignedDecodeVsCopy ? ` (unaligned ${r.unalignedDecodeVsCopy.toFixed(2)}×)` : ''} | ${r.floorMRowsPerSec ? `${r.floorMRowsPerSec.toFixed(1)} M rows/s (decode ${r.decodeVsFloor!.toFixed(2)}× of it)` : ''} | ${r.encodeGBps.toFixed(2)} GB/s | ${r.encodeVsDecode.toFixed(2)}× |\n`;
     md += '\n';
   }
   if (rec.micro.compression) {

@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EncodeError, decodeNative, encodeNative } from '../src/index.js';
+import { setUtf8Writer } from '../src/core/io/utf8.js';
+import { installNodeUtf8Writer, nodeUtf8Writer } from '../src/transport/node-utf8.js';
 import { engineJSON, engineNative, engineReadNative } from './helpers/engine.js';
 
 test('alternative JS forms are encoded as meant (engine reads them back)', async () => {
@@ -107,6 +109,35 @@ test('non-ASCII String columns decode in bulk (one TextDecoder call) exactly, an
     });
     assert.equal(col.data.bulk !== null, bulk, `${label}: decoded in bulk`);
   }
+});
+
+test("the main entry's UTF-8 writer (Node's Buffer#utf8Write) gives TextEncoder's bytes, lone surrogates included; the engine reads them back", async () => {
+  const pad = (n: number) => 'p'.repeat(n);
+  // Lengths around the ASCII loop's 32 units, the one-byte length's 43 and 128, and two-byte lengths.
+  const tails = ['😀', '\uD800', 'a\uDC00b', '\uD83D', 'é', '日本', '\u0080\u07FF\u0800\uFFFF', 'x\uD83D\uDE00\uDBFF', ''];
+  const values: string[] = [];
+  for (const n of [0, 30, 31, 32, 33, 41, 42, 43, 60, 124, 125, 126, 127, 128, 200, 20000]) for (const t of tails) values.push(pad(n) + t, t + pad(n));
+  const columns = [{ name: 's', type: 'String', values }];
+  assert.ok(nodeUtf8Writer, 'Buffer#utf8Write exists here');
+  let calls = 0;
+  let native: Uint8Array;
+  let core: Uint8Array;
+  try {
+    setUtf8Writer((s, dst, pos) => (calls++, nodeUtf8Writer!(s, dst, pos)));
+    native = encodeNative({ columns });
+    setUtf8Writer(undefined);
+    core = encodeNative({ columns });
+  } finally {
+    installNodeUtf8Writer();
+  }
+  assert.ok(calls > values.length / 2, `the platform writer wrote the values past the ASCII loop (${calls} calls)`);
+  assert.deepEqual(Buffer.from(native), Buffer.from(core), 'the same bytes with and without the platform writer');
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const want = values.map((v) => dec.decode(enc.encode(v)));
+  assert.deepEqual(decodeNative(native)[0]!.columns[0]!.toArray(), want);
+  const back = await engineReadNative(native, 's String');
+  assert.deepEqual(back.data.map((r) => (r as { s: string }).s), want);
 });
 
 test('LowCardinality dictionaries never merge different values (strings that look like byte keys, bytes, numbers)', async () => {

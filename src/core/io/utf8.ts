@@ -30,6 +30,23 @@ export function maxUtf8Length(s: string): number {
   return s.length * 3;
 }
 
+/**
+ * Writes the UTF-8 of s at dst[pos…] (the caller assures room for it) and returns the bytes
+ * written, exactly as TextEncoder.encodeInto would (a lone surrogate becomes U+FFFD).
+ */
+export type Utf8Writer = (s: string, dst: Uint8Array, pos: number) => number;
+
+let platformWriter: Utf8Writer | undefined;
+
+/**
+ * Lets a platform supply a faster writer for strings past the ASCII loop's length:
+ * encodeInto needs a view of the destination (an object) per call. The Node transports
+ * install Buffer's utf8Write; the core alone uses TextEncoder.
+ */
+export function setUtf8Writer(w: Utf8Writer | undefined): void {
+  platformWriter = w;
+}
+
 /** Encode s into dst at pos; returns bytes written. dst must have maxUtf8Length(s) room. */
 export function encodeUtf8Into(s: string, dst: Uint8Array, pos: number): number {
   const n = s.length;
@@ -43,6 +60,7 @@ export function encodeUtf8Into(s: string, dst: Uint8Array, pos: number): number 
     }
     if (i === n) return n;
   }
+  if (platformWriter) return platformWriter(s, dst, pos);
   return encoder.encodeInto(s, dst.subarray(pos)).written;
 }
 
