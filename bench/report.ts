@@ -62,11 +62,11 @@ export function renderMarkdown(rec: BenchRecord, notes: string): string {
   for (const [node, list] of [[rec.micro.codecsNode ?? m.node, rec.micro.codecs], [rec.micro.node24, rec.micro.codecsNode24]] as const) {
     if (!list) continue;
     md += `## Native codecs on Node ${node} (1M rows per column, fresh process)\n\n`;
-    md += `Decode = \`decodeNative\` + \`toArray()\` (JS values; TypedArray views for fixed-width columns, whose body is placed at an 8-byte boundary as the TCP and HTTP readers place it — "unaligned" is a caller's buffer where it is not, which costs one copy). Fixed-width encode is compared with that copying decode.\n\n`;
-    md += `"V8 floor" (short strings): the same values cut with \`substring()\` from one text already in memory and kept in an array as a decode's result is — no bytes read, no checks; no decoder that returns kept JS strings can beat it in this V8.\n\n`;
-    md += `| type | decode | decode vs copy | V8 floor (strings) | encode | encode vs decode |\n|---|---|---|---|---|---|\n`;
+    md += `Decode = \`decodeNative\` + \`toArray()\` (JS values; TypedArray views for fixed-width columns, whose body is placed at an 8-byte boundary as the TCP and HTTP readers place it — "unaligned" is a caller's buffer where it is not, which costs one copy). Fixed-width encode is compared with that copying decode. Decode, copy and encode run alternately, the order rotating from round to round, each sample after a young-generation collection; speeds are medians, ratios the median of each round's ratio (samples of one round share the allocator's state: a fresh 8 MB buffer costs page faults, a reused one does not).\n\n`;
+    md += `"V8 floor" (short strings): the same values cut with \`substring()\` from one text already in memory and kept in an array as a decode's result is — no bytes read, no checks; no decoder that returns kept JS strings can beat it in this V8. It alternates with a decode of its own (the ratio is per round, as above), apart from the copy and encode samples.\n\n`;
+    md += `| type | decode | decode vs copy | V8 floor (short strings) | encode | encode vs decode |\n|---|---|---|---|---|---|\n`;
     for (const r of list)
-      md += `| ${r.type} | ${r.decodeGBps.toFixed(2)} GB/s, ${r.decodeMRowsPerSec.toFixed(1)} M rows/s | ${r.decodeVsCopy.toFixed(2)}×${r.unalignedDecodeVsCopy ? ` (unaligned ${r.unalignedDecodeVsCopy.toFixed(2)}×)` : ''} | ${r.floorMRowsPerSec ? `${r.floorMRowsPerSec.toFixed(1)} M rows/s (decode ${r.decodeVsFloor!.toFixed(2)}× of it)` : ''} | ${r.encodeGBps.toFixed(2)} GB/s | ${r.encodeVsDecode.toFixed(2)}× |\n`;
+      md += `| ${r.type} | ${r.decodeGBps.toFixed(2)} GB/s, ${r.decodeMRowsPerSec.toFixed(1)} M rows/s | ${r.decodeVsCopy.toFixed(2)}×${r.unalignedDecodeVsCopy ? ` (unaligned ${r.unalignedDecodeVsCopy.toFixed(2)}×)` : ''} | ${r.floorMRowsPerSec ? `${r.floorMRowsPerSec.toFixed(1)} M rows/s (a decode alternating with it: ${r.decodeVsFloor!.toFixed(2)}× its speed)` : ''} | ${r.encodeGBps.toFixed(2)} GB/s | ${r.encodeVsDecode.toFixed(2)}× |\n`;
     md += '\n';
   }
   if (rec.micro.compression) {
