@@ -40,8 +40,8 @@ let platformWriter: Utf8Writer | undefined;
 
 /**
  * Lets a platform supply a faster writer for strings past the ASCII loop's length:
- * encodeInto needs a view of the destination (an object) per call. The Node transports
- * install Buffer's utf8Write; the core alone uses TextEncoder.
+ * encodeInto needs a view of the destination (an object) per call. The package's main
+ * entry installs Node's Buffer#utf8Write; the core alone uses TextEncoder.
  */
 export function setUtf8Writer(w: Utf8Writer | undefined): void {
   platformWriter = w;
