@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Local ClickHouse 18.16 test servers for chwire (Debian's clickhouse-server package).
 #
-#   scripts/clickhouse-server.sh start   [A|B|C ...]  start (idempotent; default: all), write the env file
-#   scripts/clickhouse-server.sh stop    [A|B|C ...]  stop by pid file (default: all)
-#   scripts/clickhouse-server.sh restart [A|B|C ...]
+#   scripts/clickhouse-server.sh start   [A|B|C|T ...]  start (idempotent; default: all), write the env file
+#   scripts/clickhouse-server.sh stop    [A|B|C|T ...]  stop by pid file (default: all)
+#   scripts/clickhouse-server.sh restart [A|B|C|T ...]
 #   scripts/clickhouse-server.sh status               exit 0 when every instance is up, 3 otherwise
 #   scripts/clickhouse-server.sh reset                stop all and delete .tmp/clickhouse (data, certs)
 #
@@ -13,11 +13,12 @@
 #   B  tcp 19001  http 18124                          (second node: failover, Distributed tables)
 #   C  tcp 19002  http 18125  tls 19441  https 18444  verificationMode strict (mTLS: a client cert
 #                                                     signed by the test CA is required)
+#   T  tcp 19003  http 18126                          server timezone Asia/Tokyo (the others: UTC)
 # TLS files (CA, server and client certificates, dhparams) are made with openssl in .tmp/clickhouse/tls/.
 # The env file .tmp/clickhouse/env (KEY=VALUE, shell-quoted) lists ports and paths for the tests.
 #
 # Environment: CHWIRE_CH_DIR (default <repo>/.tmp/clickhouse), CHWIRE_CH_START_TIMEOUT (seconds, 60),
-# CHWIRE_CH_INSTANCES (instances started by default, "A B C").
+# CHWIRE_CH_INSTANCES (instances started by default, "A B C T").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,20 +28,23 @@ TLSDIR=$BASE/tls
 ENVFILE=$BASE/env
 HOST=127.0.0.1
 START_TIMEOUT=${CHWIRE_CH_START_TIMEOUT:-60}
-DEFAULT_INSTANCES=${CHWIRE_CH_INSTANCES:-A B C}
+DEFAULT_INSTANCES=${CHWIRE_CH_INSTANCES:-A B C T}
 SECURED_USER=secured
 SECURED_PASSWORD='s3cr3t pass'
 
 log() { echo "[clickhouse-server.sh] $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# Per-instance ports: TCP HTTP TLS HTTPS VERIFY (TLS/HTTPS/VERIFY empty = no TLS).
+# Per-instance ports: TCP HTTP TLS HTTPS VERIFY (TLS/HTTPS/VERIFY empty = no TLS), and the server's ZONE.
+ZONE_T=Asia/Tokyo
 ports() {
+  ZONE=UTC
   case "$1" in
     A) TCP=19000; HTTP=18123; TLS=19440; HTTPS=18443; VERIFY=relaxed ;;
     B) TCP=19001; HTTP=18124; TLS=; HTTPS=; VERIFY= ;;
     C) TCP=19002; HTTP=18125; TLS=19441; HTTPS=18444; VERIFY=strict ;;
-    *) die "unknown instance '$1' (expected A, B or C)" ;;
+    T) TCP=19003; HTTP=18126; TLS=; HTTPS=; VERIFY=; ZONE=$ZONE_T ;;
+    *) die "unknown instance '$1' (expected A, B, C or T)" ;;
   esac
 }
 
@@ -127,7 +131,7 @@ prepare_instance() {
   local name=$1 dir=$BASE/$1
   ports "$name"
   mkdir -p "$dir"/{data,tmp,log,user_files,format_schemas,config.d}
-  render "$FIXTURES/config.xml.template" "$dir/config.xml" "TCP=$TCP" "HTTP=$HTTP" "DIR=$dir"
+  render "$FIXTURES/config.xml.template" "$dir/config.xml" "TCP=$TCP" "HTTP=$HTTP" "DIR=$dir" "TZ=$ZONE"
   cp "$FIXTURES/users.xml" "$dir/users.xml"
   render "$FIXTURES/remote_servers.xml.template" "$dir/config.d/remote_servers.xml" "TCP_A=19000" "TCP_B=19001"
   if [[ -n $TLS ]]; then
@@ -230,6 +234,9 @@ write_env() {
     echo "CHWIRE_TEST_HTTP_PORT=18123"
     echo "CHWIRE_TEST_HTTP_PORT_B=18124"
     echo "CHWIRE_TEST_HTTP_PORT_C=18125"
+    echo "CHWIRE_TEST_TCP_PORT_T=19003"
+    echo "CHWIRE_TEST_HTTP_PORT_T=18126"
+    echo "CHWIRE_TEST_ZONE_T=$ZONE_T"
     echo "CHWIRE_TEST_TLS_PORT=19440"
     echo "CHWIRE_TEST_HTTPS_PORT=18443"
     echo "CHWIRE_TEST_TLS_PORT_STRICT=19441"
@@ -297,12 +304,12 @@ case "$cmd" in
     ;;
   reset)
     lock
-    for n in A B C; do stop_instance "$n"; done
-    rm -rf "${BASE:?}"/{A,B,C,tls,env}
+    for n in A B C T; do stop_instance "$n"; done
+    rm -rf "${BASE:?}"/{A,B,C,T,tls,env}
     log "removed data, certificates and env file under $BASE"
     ;;
   *)
-    echo "usage: $0 start|stop|restart|status|reset [A|B|C ...]" >&2
+    echo "usage: $0 start|stop|restart|status|reset [A|B|C|T ...]" >&2
     exit 2
     ;;
 esac

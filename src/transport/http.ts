@@ -242,6 +242,31 @@ function isZero(p: Progress): boolean {
 /** Response bodies are gathered in buffers of at least this size (bytes). */
 const BODY_SLAB_BYTES = 1024 * 1024;
 
+/** DateTime without a zone argument (not DateTime64, not DateTime('…')). */
+const ZONELESS_DATETIME = /\bDateTime\b(?!\s*\()/;
+/** DateTime64(precision) without a zone argument. */
+const ZONELESS_DATETIME64 = /\bDateTime64\s*\(\s*(\d+)\s*\)/g;
+/** Types whose values carry their own types (a DateTime may be among them). */
+const SELF_TYPED = /\b(Dynamic|JSON|Object)\b/;
+
+/**
+ * Whether values of these column types, under these options, depend on the server's zone: a
+ * zone-less DateTime or DateTime64 read as text (`dates: 'string'`, or DateTime64 finer than
+ * milliseconds by default), or written from text (`insert`). Over TCP the server names its zone
+ * in its hello; over HTTP it must be asked (see HttpTransport.serverZone).
+ */
+export function needsServerZone(types: string[], o: ValueOptions, insert = false): boolean {
+  if (!insert && o.serverTimezone) return false;
+  const text = insert || o.dates === 'string';
+  const byDefault = o.dates === undefined || o.dates === 'default';
+  if (!text && !byDefault) return false;
+  return types.some((t) => {
+    if (text && ZONELESS_DATETIME.test(t)) return true;
+    for (const m of t.matchAll(ZONELESS_DATETIME64)) if (text || +m[1]! > 3) return true;
+    return !insert && SELF_TYPED.test(t);
+  });
+}
+
 /**
  * FORMAT Native decoding of a response body, block by block, that also keeps
  * the last bytes seen so that an exception the server appended after HTTP 200
@@ -627,7 +652,11 @@ export class HttpTransport implements Transport {
         seen = prog;
         if (!isZero(d)) yield { type: 'progress', progress: d };
       }
-      const decoder = new NativeBodyDecoder(valueOptions);
+      // Values are made after a block is handed over, with these options: the server's zone can
+      // still be put in when the first block shows a column that needs it.
+      const opts: ValueOptions = { ...valueOptions };
+      let zoneChecked = false;
+      const decoder = new NativeBodyDecoder(opts);
       decoder.recycleBlocks = rc.recycle;
       rc.reader = decoder;
       const frames = codecs ? new FrameDecoder(codecs) : undefined;
@@ -646,6 +675,10 @@ export class HttpTransport implements Transport {
           }
           // The consumer pulls at its pace: no deadline while a block waits to be taken.
           ctl.pause();
+          if (!zoneChecked && blocks.length) {
+            zoneChecked = true;
+            if (needsServerZone(blocks[0]!.columns.map((c) => c.type), opts)) opts.serverTimezone = await this.serverZone();
+          }
           for (const b of blocks) {
             yield { type: 'data', block: b };
             // The consumer asked for more: a tracked block's buffers may be reused now.
@@ -773,11 +806,13 @@ export class HttpTransport implements Transport {
       else {
         const { header, ep } = await this.insertHeader(req.table, req.columns, ctl);
         endpoint = ep;
+        // DateTime text without a zone is read in the server's zone, as the server reads it.
+        const serverTimezone = needsServerZone(header.map((c) => c.type), {}, true) ? await this.serverZone() : undefined;
         const source = req.blocks(header);
         chunks = (async function* () {
           for await (const b of source as AsyncIterable<Block | BlockInput>) {
             const n = 'rowCount' in b ? b.rowCount : ((b as { columns: { values?: ArrayLike<unknown> }[] }).columns[0]?.values?.length ?? 0);
-            const bytes = encodeNative(b);
+            const bytes = encodeNative(b, { serverTimezone });
             rows += n;
             yield bytes;
           }
@@ -926,6 +961,13 @@ export class HttpTransport implements Transport {
     } finally {
       ctl.done();
     }
+  }
+
+  /** The server's zone (asked once per client, with its version; see needsServerZone). */
+  private async serverZone(): Promise<string> {
+    const { timezone } = await this.serverInfo();
+    if (!timezone) throw new ClientError('the server did not name its timezone (SELECT timezone())', 'CHWIRE_UNKNOWN_TIMEZONE');
+    return timezone;
   }
 
   serverInfo(): Promise<{ name: string; version: string; revision: number; timezone?: string }> {

@@ -7,7 +7,7 @@
 // test files find B up. Instance A is never to be stopped by tests (every file relies on it).
 //
 // testServer() reads .tmp/clickhouse/env. When instance A is not answering and CHWIRE_TEST is set
-// (scripts/run-tests.mjs sets it), it starts the servers with the script (instances A, B, C). Without
+// (scripts/run-tests.mjs sets it), it starts the servers with the script (instances A, B, C, T). Without
 // an installed clickhouse-server it returns null, unless CHWIRE_TEST_REQUIRE_SERVER is set (CI),
 // in which case it throws.
 import { before, after } from 'node:test';
@@ -34,6 +34,10 @@ export interface ServerInfo {
   httpPortC: number;
   tlsPortStrict: number;
   httpsPortStrict: number;
+  /** Instance T: plain TCP and HTTP on a server whose timezone is `zoneT` (the others' is UTC). */
+  tcpPortT: number;
+  httpPortT: number;
+  zoneT: string;
   /** Name the server certificate is issued to (CN and SAN; the SAN also has 127.0.0.1). */
   servername: string;
   /** PEM contents of the test CA, the CA-signed client certificate and its key. */
@@ -123,6 +127,9 @@ function toInfo(env: Record<string, string>): ServerInfo {
     tcpPortC: num('CHWIRE_TEST_TCP_PORT_C'),
     httpPortC: num('CHWIRE_TEST_HTTP_PORT_C'),
     tlsPortStrict: num('CHWIRE_TEST_TLS_PORT_STRICT'),
+    tcpPortT: num('CHWIRE_TEST_TCP_PORT_T'),
+    httpPortT: num('CHWIRE_TEST_HTTP_PORT_T'),
+    zoneT: str('CHWIRE_TEST_ZONE_T'),
     httpsPortStrict: num('CHWIRE_TEST_HTTPS_PORT_STRICT'),
     servername: env.CHWIRE_TEST_TLS_SERVERNAME || 'localhost',
     ca: readFileSync(files.ca, 'utf8'),
@@ -219,10 +226,13 @@ async function runScript(args: string[]): Promise<void> {
 async function readInfoIfUp(): Promise<ServerInfo | null> {
   const file = envFilePath();
   if (!existsSync(file)) return null;
-  const info = toInfo(parseEnvFile(readFileSync(file, 'utf8')));
-  // Instances A and C decide "up" (no test ever stops them); B is left alone: a failover test in
+  const env = parseEnvFile(readFileSync(file, 'utf8'));
+  // An env file written before instance T existed: start (which rewrites it).
+  if (!env.CHWIRE_TEST_TCP_PORT_T) return null;
+  const info = toInfo(env);
+  // Instances A, C and T decide "up" (no test ever stops them); B is left alone: a failover test in
   // another process may have stopped it on purpose, and restarting it here would break that test.
-  return (await httpPing(info.host, info.httpPort)) && (await httpPing(info.host, info.httpPortC)) ? info : null;
+  return (await httpPing(info.host, info.httpPort)) && (await httpPing(info.host, info.httpPortC)) && (await httpPing(info.host, info.httpPortT)) ? info : null;
 }
 
 let cached: Promise<ServerInfo | null> | undefined;
