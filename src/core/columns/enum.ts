@@ -4,7 +4,7 @@ import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { type Codec, RowValueError, noPrefix } from './column.js';
-import { type FixedData, type TypedCtor, readFixed, typedOf, writeFixed } from './fixed.js';
+import { type FixedData, type TypedCtor, typedOf, writeFixed, fixedBody } from './fixed.js';
 
 export function makeEnumCodec(node: TypeNode, typeName: string): Codec<FixedData> {
   const is8 = node.name === 'Enum8';
@@ -23,13 +23,14 @@ export function makeEnumCodec(node: TypeNode, typeName: string): Codec<FixedData
   const offset = is8 ? 128 : 32768;
   const names = new Array<string | undefined>(offset * 2);
   for (const [v, n] of byValue) names[v + offset] = n;
+  const body = fixedBody(width);
   return {
     typeName,
     node,
-    rowBytes: width,
+    rowBytes: body.rowBytes,
     readPrefix: noPrefix,
     decode(c: Cursor, rows: number) {
-      const d = readFixed(c, rows, width);
+      const d = body.decode(c, rows);
       const t = typedOf<Int16Array>(d, ctor);
       for (let i = 0; i < rows; i++) {
         if (names[t[i]! + offset] === undefined) throw new DecodeError(`value ${t[i]} at row ${i} is not an element of ${typeName}`);
