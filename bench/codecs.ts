@@ -53,9 +53,9 @@ const minorGc = () => (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc
 /**
  * Seconds of each fn per round, the fns run alternately (A B A B …, the order rotating from round
  * to round) after one warm-up each, so heap growth favours none; each sample starts from a
- * collected young generation, as the query cases do. Samples of one round share the allocator's state (whether a fresh 8 MB buffer costs
- * page faults or reuses freed memory moves a fixed-width sample by up to 8×): ratios are taken
- * per round, then their median (`pairedRatio`).
+ * collected young generation, as the query cases do. Samples of one round share the allocator's
+ * state (whether a fresh 8 MB buffer costs page faults or reuses freed memory moves a fixed-width
+ * sample by up to 8×): ratios are taken per round, then their median (`pairedRatio`).
  */
 function timeAlternating(fns: (() => void)[], reps: number): number[][] {
   const ts: number[][] = fns.map(() => []);

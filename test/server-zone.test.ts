@@ -44,6 +44,17 @@ describe('the server zone (instance T, Asia/Tokyo) over TCP and HTTP', { concurr
     return c;
   };
   const onT = { port: 0 };
+  /** A fetch that counts the HTTP transport's zone lookups (serverInfo's query). */
+  const zoneAskCounter = () => {
+    const counter = {
+      asked: 0,
+      fetch: ((input, init) => {
+        if (init?.body === 'SELECT version(), timezone()') counter.asked++;
+        return fetch(input, init);
+      }) as typeof fetch,
+    };
+    return counter;
+  };
 
   before(async () => {
     srv = await testServer();
@@ -66,14 +77,10 @@ describe('the server zone (instance T, Asia/Tokyo) over TCP and HTTP', { concurr
     const sql = "SELECT toDateTime(1700000000 + number * 40000) AS t, [toDateTime(1600000000 + number), NULL] AS a, toDateTime(1700000000, 'UTC') AS u FROM system.numbers LIMIT 3";
     const want = (await serverQuery(`SELECT toString(t), arrayMap(x -> toString(x), a), toString(u) FROM (${sql})`, onT)).map(([t, a, u]) => ({ t, a, u })) as { t: string; a: (string | null)[]; u: string }[];
     // The server's own text: wall time in Tokyo for the zone-less column, in UTC for the other.
-    assert.equal((want[0] as { t: string }).t, '2023-11-15 07:13:20');
+    assert.equal(want[0]!.t, '2023-11-15 07:13:20');
     for (const kind of ['tcp', 'http'] as const) {
-      let zoneAsked = 0;
-      const counting: typeof fetch = (input, init) => {
-        if (init?.body === 'SELECT version(), timezone()') zoneAsked++;
-        return fetch(input, init);
-      };
-      const c = open(kind, { dates: 'string' }, kind === 'http' ? counting : undefined);
+      const zone = zoneAskCounter();
+      const c = open(kind, { dates: 'string' }, kind === 'http' ? zone.fetch : undefined);
       const rs = await c.query({ query: sql });
       const rows = (await rs.json()) as { t: string; a: (string | null)[]; u: string }[];
       if (kind === 'tcp') assert.deepEqual(rows, want, kind);
@@ -90,22 +97,18 @@ describe('the server zone (instance T, Asia/Tokyo) over TCP and HTTP', { concurr
       }
       // Again: the zone is asked once per client.
       await (await c.query({ query: sql })).json();
-      if (kind === 'http') assert.equal(zoneAsked, 1, 'asked the zone once');
+      if (kind === 'http') assert.equal(zone.asked, 1, 'asked the zone once');
     }
   });
 
   test('without a value that needs it, the HTTP client does not ask the zone; Dates are the same instants', async (t) => {
     if (!srv) return t.skip('no ClickHouse server');
-    let zoneAsked = 0;
-    const counting: typeof fetch = (input, init) => {
-      if (init?.body === 'SELECT version(), timezone()') zoneAsked++;
-      return fetch(input, init);
-    };
-    const c = open('http', {}, counting);
+    const zone = zoneAskCounter();
+    const c = open('http', {}, zone.fetch);
     const rows = (await (await c.query({ query: "SELECT toDateTime(1700000000) AS t, toDateTime(1700000000, 'UTC') AS u, 'x' AS s" })).json()) as { t: Date; u: Date }[];
     assert.equal(rows[0]!.t.getTime(), 1700000000000);
     assert.equal(rows[0]!.u.getTime(), 1700000000000);
-    assert.equal(zoneAsked, 0);
+    assert.equal(zone.asked, 0);
   });
 
   test('DateTime text without a zone is inserted as the server reads it, over TCP and HTTP', async (t) => {
