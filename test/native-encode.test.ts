@@ -4,8 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EncodeError, decodeNative, encodeNative } from '../src/index.js';
-import { setUtf8Writer } from '../src/core/io/utf8.js';
-import { installNodeUtf8Writer, nodeUtf8Writer } from '../src/transport/node-utf8.js';
+import { setUtf8Writer, utf8Writer } from '../src/core/io/utf8.js';
 import { engineJSON, engineNative, engineReadNative } from './helpers/engine.js';
 
 test('alternative JS forms are encoded as meant (engine reads them back)', async () => {
@@ -118,17 +117,18 @@ test("the main entry's UTF-8 writer (Node's Buffer#utf8Write) gives TextEncoder'
   const values: string[] = [];
   for (const n of [0, 30, 31, 32, 33, 41, 42, 43, 60, 124, 125, 126, 127, 128, 200, 20000]) for (const t of tails) values.push(pad(n) + t, t + pad(n));
   const columns = [{ name: 's', type: 'String', values }];
-  assert.ok(nodeUtf8Writer, 'Buffer#utf8Write exists here');
+  const installed = utf8Writer();
+  assert.ok(installed, 'the main entry installed a platform writer (Buffer#utf8Write exists here)');
   let calls = 0;
   let native: Uint8Array;
   let core: Uint8Array;
   try {
-    setUtf8Writer((s, dst, pos) => (calls++, nodeUtf8Writer!(s, dst, pos)));
+    setUtf8Writer((s, dst, pos) => (calls++, installed(s, dst, pos)));
     native = encodeNative({ columns });
     setUtf8Writer(undefined);
     core = encodeNative({ columns });
   } finally {
-    installNodeUtf8Writer();
+    setUtf8Writer(installed);
   }
   assert.ok(calls > values.length / 2, `the platform writer wrote the values past the ASCII loop (${calls} calls)`);
   assert.deepEqual(Buffer.from(native), Buffer.from(core), 'the same bytes with and without the platform writer');

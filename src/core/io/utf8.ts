@@ -47,6 +47,11 @@ export function setUtf8Writer(w: Utf8Writer | undefined): void {
   platformWriter = w;
 }
 
+/** The platform writer in use, if any. */
+export function utf8Writer(): Utf8Writer | undefined {
+  return platformWriter;
+}
+
 /** Encode s into dst at pos; returns bytes written. dst must have maxUtf8Length(s) room. */
 export function encodeUtf8Into(s: string, dst: Uint8Array, pos: number): number {
   const n = s.length;
