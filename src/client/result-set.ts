@@ -10,7 +10,7 @@ export type Row = Record<string, unknown> | unknown[];
  * Unique keys for row objects: a repeated column name gets `_1`, `_2`, … — the
  * first suffix that is no other column's name (with one warning).
  */
-function rowKeys(names: string[]): string[] {
+function rowKeys(names: string[], warn = true): string[] {
   const taken = new Set(names);
   const used = new Set<string>();
   const out: string[] = [];
@@ -24,7 +24,7 @@ function rowKeys(names: string[]): string[] {
     used.add(k);
     out.push(k);
   }
-  if (dup) console.warn(`chwire: duplicate column names in result (${names.join(', ')}); keys: ${out.join(', ')}`);
+  if (dup && warn) console.warn(`chwire: duplicate column names in result (${names.join(', ')}); keys: ${out.join(', ')}`);
   return out;
 }
 
@@ -277,7 +277,8 @@ export class ResultSet implements AsyncIterable<Block> {
     let keys: string[] | undefined;
     for await (const b of this) {
       this.copyingFrom(b);
-      keys ??= rowKeys(b.columns.map((c) => c.name));
+      // Rows as arrays use no keys: no warning for duplicate names there.
+      keys ??= rowKeys(b.columns.map((c) => c.name), this.rowShape === 'object');
       appendBlockRows(b, keys, this.rowShape, out);
     }
     this.assertWhole('json()');
@@ -303,7 +304,7 @@ export class ResultSet implements AsyncIterable<Block> {
     this.assertWhole('columns()');
     keys ??= rowKeys(this.meta.map((m) => m.name));
     const out: Record<string, unknown[]> = {};
-    keys.forEach((k, j) => (out[k] = vals[j] ?? []));
+    keys.forEach((k, j) => putOwn(out, k, vals[j] ?? [])); // a column named __proto__ stays a key
     return out;
   }
 
@@ -357,7 +358,7 @@ export class ResultSet implements AsyncIterable<Block> {
       blocks,
       rowsOf: (b) => {
         this.copyingFrom(b);
-        keys ??= rowKeys(b.columns.map((c) => c.name));
+        keys ??= rowKeys(b.columns.map((c) => c.name), this.rowShape === 'object');
         return rowMaker(b, keys, this.rowShape);
       },
     };

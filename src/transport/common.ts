@@ -15,6 +15,83 @@ export function settingText(v: unknown): string {
   return String(v);
 }
 
+/**
+ * The first two words of a statement, upper-cased, after whitespace, comments (`--`, `#`,
+ * nested block comments) and opening parentheses.
+ */
+export function leadingWords(sql: string): string[] {
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const ch = sql[i]!;
+    if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\f' || ch === '(') i++;
+    else if ((ch === '-' && sql[i + 1] === '-') || ch === '#') {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? n : nl + 1;
+    } else if (ch === '/' && sql[i + 1] === '*') {
+      let depth = 1;
+      i += 2;
+      while (i < n && depth > 0) {
+        if (sql[i] === '/' && sql[i + 1] === '*') (depth++, (i += 2));
+        else if (sql[i] === '*' && sql[i + 1] === '/') (depth--, (i += 2));
+        else i++;
+      }
+    } else break;
+  }
+  return (/^([A-Za-z_][A-Za-z0-9_]*)(?:\s+([A-Za-z_][A-Za-z0-9_]*))?/.exec(sql.slice(i, i + 64)) ?? []).slice(1, 3).filter(Boolean).map((w) => w!.toUpperCase());
+}
+
+/** Whether a statement is an INSERT (the native protocol may then make the server wait for Data blocks). */
+export function isInsertStatement(sql: string): boolean {
+  return leadingWords(sql)[0] === 'INSERT';
+}
+
+/** Whether a statement changes its session (SET, USE, a temporary table): state a pooled connection must not carry on. */
+export function changesSession(sql: string): boolean {
+  const [a, b] = leadingWords(sql);
+  return a === 'SET' || a === 'USE' || ((a === 'CREATE' || a === 'DROP') && (b === 'TEMPORARY' || b === 'TEMP'));
+}
+
+/**
+ * `sql` with a trailing `FORMAT <name>` clause (before any final `;`, whitespace or comments)
+ * replaced by `FORMAT <format>`, or unchanged when it has none. Strings, quoted identifiers and
+ * comments are skipped, so a FORMAT inside them is never touched.
+ */
+export function replaceTrailingFormat(sql: string, format: string): string {
+  // Top-level words and their spans; anything else that is not blank resets the search.
+  const words: { text: string; start: number; end: number }[] = [];
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const ch = sql[i]!;
+    if (ch === "'" || ch === '"' || ch === '`') {
+      let j = i + 1;
+      while (j < n && sql[j] !== ch) j += sql[j] === '\\' ? 2 : 1;
+      i = j + 1;
+      words.push({ text: '', start: i, end: i });
+    } else if ((ch === '-' && sql[i + 1] === '-') || ch === '#') {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? n : nl + 1;
+    } else if (ch === '/' && sql[i + 1] === '*') {
+      const e = sql.indexOf('*/', i + 2);
+      i = e < 0 ? n : e + 2;
+    } else if (/[A-Za-z_]/.test(ch)) {
+      let j = i + 1;
+      while (j < n && /[A-Za-z0-9_]/.test(sql[j]!)) j++;
+      words.push({ text: sql.slice(i, j), start: i, end: j });
+      i = j;
+    } else if (/\s|;/.test(ch)) i++;
+    else {
+      words.push({ text: '', start: i, end: i + 1 });
+      i++;
+    }
+  }
+  const name = words[words.length - 1];
+  const kw = words[words.length - 2];
+  if (!name || !kw || kw.text.toUpperCase() !== 'FORMAT' || name.text === '') return sql;
+  return sql.slice(0, kw.start) + `FORMAT ${format}` + sql.slice(name.end);
+}
+
 /** A table name for SQL: `db.table`, already-quoted names, or plain names (quoted when needed). */
 export function quoteTable(t: string): string {
   if (/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(t) || /[`"]/.test(t)) return t;

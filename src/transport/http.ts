@@ -32,7 +32,7 @@ import { NativeStreamDecoder, decodeNative } from '../core/native/reader.js';
 import { encodeNative, type BlockInput } from '../core/native/writer.js';
 import { formatClientName } from '../core/protocol/client-name.js';
 import { bindQueryParams, extractParamTypes, formatParamText, formatSqlLiteral, quoteIdentifier, type ParamValue } from '../core/protocol/params.js';
-import { InactivityDeadline, newQueryId, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
+import { InactivityDeadline, isInsertStatement, newQueryId, quoteTable, replaceTrailingFormat, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
 
 /** HTTP-only client options (read from the client's options object). */
 export interface HttpOptions {
@@ -582,7 +582,11 @@ export class HttpTransport implements Transport {
 
   /** Query text and param_ parameters (server-side when supported, else bound client-side). */
   private async bind(sql: string, params?: Record<string, unknown>): Promise<{ sql: string; params?: Record<string, string> }> {
-    if (!params || !Object.keys(params).length) return { sql };
+    if (!params || !Object.keys(params).length) {
+      // A placeholder without a value: named here where the server would give a syntax error.
+      if (sql.includes('{') && Object.keys(extractParamTypes(sql)).length && !(await this.serverSupportsParams())) bindQueryParams(sql, {});
+      return { sql };
+    }
     if (await this.serverSupportsParams()) {
       const types = extractParamTypes(sql);
       const out: Record<string, string> = {};
@@ -623,14 +627,18 @@ export class HttpTransport implements Transport {
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
       if (ctl.stop) throw ctl.stop;
-      const { sql, params } = await this.bind(p.query, p.query_params);
+      const bound = await this.bind(p.query, p.query_params);
+      const params = bound.params;
+      const insertLike = isInsertStatement(bound.sql);
+      // The result is read as Native whatever FORMAT the text names (as over TCP, where the
+      // server ignores it); raw formats go through exec().
+      const sql = insertLike ? bound.sql : replaceTrailingFormat(bound.sql, 'Native');
       const mode = await this.responseMode();
       const codecs = mode === 'frames' ? await this.getCodecs() : undefined;
       const extra: Record<string, string> = { default_format: 'Native' };
       if (mode === 'frames') extra.compress = '1';
       if (mode === 'gzip') extra.enable_http_compression = '1';
       if (p.on_progress) extra.send_progress_in_http_headers = '1';
-      const insertLike = /^\s*INSERT\b/i.test(sql);
       sent = true;
       const { res } = await this.send(
         (ep) => {
@@ -873,7 +881,7 @@ export class HttpTransport implements Transport {
       if (mode === 'frames') extra.compress = '1';
       if (mode === 'gzip') extra.enable_http_compression = '1';
       let body: BodyInit;
-      let retryable = !/^\s*INSERT\b/i.test(sql);
+      let retryable = !isInsertStatement(sql);
       if (p.body !== undefined) {
         extra.query = sql;
         retryable = false;

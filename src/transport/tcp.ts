@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import { Connection, type ConnectionEvent, type QueryRequest } from '../core/connection/connection.js';
 import { ChwireError, EncodeError } from '../core/errors.js';
 import type { ValueOptions } from '../core/columns/column.js';
-import { decodeNative } from '../core/native/reader.js';
+import { NativeStreamDecoder } from '../core/native/reader.js';
 import type { Block } from '../core/native/block-types.js';
 import { bindQueryParams, encodeQueryParameters, formatSqlLiteral, quoteIdentifier } from '../core/protocol/params.js';
 import { formatClientName } from '../core/protocol/client-name.js';
@@ -31,7 +31,7 @@ import {
 } from '../client/types.js';
 import { createNodeCodecs } from './compression.js';
 import { logEntries } from '../client/result-set.js';
-import { InactivityDeadline, newQueryId, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
+import { InactivityDeadline, changesSession, isInsertStatement, newQueryId, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
 
 /** Blocks buffered ahead of the consumer before the socket is paused. */
 const HIGH_WATER_EVENTS = 16;
@@ -41,6 +41,34 @@ const READ_BUFFER_BYTES = 64 * 1024;
 const INPUT_SLAB_BYTES = 1024 * 1024;
 /** How long a failed host is skipped. */
 const HOST_COOLDOWN_MS = 10_000;
+/** A session_id's connection is closed (its server session ends) after this long unused. */
+const SESSION_IDLE_MS = 60_000;
+
+interface Session {
+  /** Settles when the last request queued so far has released the connection. */
+  tail: Promise<void>;
+  /** Requests queued or running. */
+  pending: number;
+  conn?: NodeConnection | undefined;
+}
+
+/** `p`, or a TimeoutError after `ms`, or an AbortError on `signal`. */
+function waitFor(p: Promise<void>, signal: AbortSignal | undefined, ms: number, what: string): Promise<void> {
+  if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+  return new Promise<void>((resolve, reject) => {
+    const finish = (e?: Error) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (e) reject(e);
+      else resolve();
+    };
+    const onAbort = () => finish(new AbortError(undefined, { cause: signal?.reason }));
+    const timer = setTimeout(() => finish(new TimeoutError(what)), ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(() => finish(), () => finish());
+  });
+}
+
 /** How long to wait for EndOfStream after Cancel before dropping the connection. */
 const CANCEL_DRAIN_MS = 5_000;
 
@@ -62,6 +90,10 @@ class NodeConnection {
   lastUsed = Date.now();
   /** Set when per-query settings were applied with SET (old servers): the session is no longer clean. */
   dirty = false;
+  /** The session_id this connection serves (its server session is that session's state). */
+  session: string | undefined;
+  /** Called once when the pool takes this connection back (a session's next request may go). */
+  onRelease: (() => void) | undefined;
   /** Inactivity deadline (request_timeout), armed while a request runs; it runs while someone waits. */
   private deadline: InactivityDeadline | undefined;
 
@@ -178,6 +210,7 @@ class NodeConnection {
     // A waiter is woken for events or an error only, not for bytes that complete nothing
     // (most reads of a large block): touch() keeps its deadline moving meanwhile.
     let wake = false;
+    if (this.closed) return false; // shut down: what still arrives is not read
     try {
       const evs = chunk ? this.conn.receive(chunk, n >= 0) : this.conn.received(n);
       if (evs.length) {
@@ -295,6 +328,11 @@ class NodeConnection {
     if (this.waiter) this.deadline?.touch();
   }
 
+  /** Open, idle and with nothing unread (whatever SETs ran on it). */
+  get cleanIdle(): boolean {
+    return !this.closed && !this.error && this.conn.state === 'idle' && this.conn.reusable && this.events.length === 0;
+  }
+
   get usable(): boolean {
     // conn.reusable: an exception before any Data packet may leave our trailing block unread (see Connection).
     return !this.closed && !this.error && this.conn.state === 'idle' && this.conn.reusable && !this.dirty && this.events.length === 0;
@@ -304,6 +342,31 @@ class NodeConnection {
     this.closed = true;
     this.disarmDeadline();
     this.socket?.destroy();
+  }
+
+  /** End the connection under its user: events not yet taken are dropped and every wait rejects with `err`. */
+  shutdown(err: Error): void {
+    // A running SELECT gets Cancel before the socket closes: a server busy computing may notice
+    // a closed socket only much later. (Not an INSERT: Cancel there ends its data normally.)
+    const cancel = this.conn.state === 'query' && !this.closed;
+    if (cancel) {
+      try {
+        this.conn.cancel();
+        for (const part of this.conn.takeOutput()) this.socket.write(part);
+        this.socket.end();
+      } catch {
+        /* closing anyway */
+      }
+      const s = this.socket;
+      setTimeout(() => s.destroy(), 1000).unref();
+    }
+    this.error ??= err;
+    this.events = [];
+    this.conn.fail(err);
+    this.closed = true;
+    this.disarmDeadline();
+    if (!cancel) this.socket?.destroy();
+    this.wake();
   }
 }
 
@@ -353,6 +416,10 @@ type Waiter = (c: NodeConnection | Error) => boolean;
 /** Connection pool over one or more hosts with failover. Invariant: `open` counts idle, lent and connecting connections. */
 class Pool {
   private idle: NodeConnection[] = [];
+  /** session_id → the connection holding that server session. */
+  private readonly sessions = new Map<string, Session>();
+  /** Connections handed out and not yet released (close() ends them). */
+  private readonly busy = new Set<NodeConnection>();
   private open = 0;
   /** Queued acquire() calls; each leaves the queue when it gives up (abort, timeout). */
   private waiters: Waiter[] = [];
@@ -377,6 +444,10 @@ class Pool {
 
   private sweep(ttl: number): void {
     const now = Date.now();
+    for (const [id, sess] of this.sessions) {
+      const c = sess.conn;
+      if (sess.pending === 0 && (!c || now - c.lastUsed > SESSION_IDLE_MS)) this.endSession(id, sess);
+    }
     this.idle = this.idle.filter((c) => {
       if (now - c.lastUsed > ttl || !c.usable) {
         this.open--;
@@ -428,7 +499,82 @@ class Pool {
     if (sql) await runToEnd(c, { query: sql }, this.options.request_timeout);
   }
 
-  async acquire(signal?: AbortSignal): Promise<NodeConnection> {
+  async acquire(signal?: AbortSignal, session?: string): Promise<NodeConnection> {
+    if (session !== undefined) return this.acquireSession(session, signal);
+    const c = await this.take(signal);
+    if (this.closed) {
+      this.release(c);
+      throw new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED');
+    }
+    this.busy.add(c);
+    return c;
+  }
+
+  /**
+   * session_id over TCP: a server session is a connection, so a session keeps one connection
+   * of the pool for itself (SET, USE and temporary tables live on it); its requests run one at
+   * a time, in order. The session ends when that connection breaks or stays unused for
+   * SESSION_IDLE_MS (as ClickHouse's HTTP sessions end after session_timeout, 60 s by default).
+   */
+  private async acquireSession(id: string, signal?: AbortSignal): Promise<NodeConnection> {
+    if (this.closed) throw new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED');
+    let s = this.sessions.get(id);
+    if (!s) this.sessions.set(id, (s = { tail: Promise.resolve(), pending: 0 }));
+    const sess = s;
+    // Queue behind the session's running request (bounded by request_timeout, like a pool wait).
+    const before = sess.tail;
+    let settled = false;
+    // The next request's turn comes once this one is over *and* the one before it (a request
+    // that gave up while queued must not let the next one run beside the running one).
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      sess.pending--;
+      void before.then(resolveTurn);
+    };
+    let resolveTurn!: () => void;
+    sess.tail = new Promise<void>((r) => (resolveTurn = r));
+    sess.pending++;
+    try {
+      const timeout = this.options.request_timeout ?? 30_000;
+      await waitFor(before, signal, timeout, `session '${id}' stayed busy for ${timeout} ms`);
+      let c = sess.conn;
+      if (c && !c.cleanIdle) {
+        // Broken while unused (the server closed it): the session's state is gone; a new one starts.
+        sess.conn = undefined;
+        this.open--;
+        c.destroy();
+        this.wakeWaiter();
+        c = undefined;
+      }
+      if (!c) {
+        c = await this.take(signal);
+        c.session = id;
+        sess.conn = c;
+      }
+      if (this.closed) throw new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED');
+      this.busy.add(c);
+      c.onRelease = done;
+      return c;
+    } catch (e) {
+      done();
+      throw e;
+    }
+  }
+
+  /** Forget an idle session (nobody queued), closing its connection. */
+  private endSession(id: string, sess: Session): void {
+    if (this.sessions.get(id) === sess) this.sessions.delete(id);
+    const c = sess.conn;
+    sess.conn = undefined;
+    if (c && !this.busy.has(c)) {
+      this.open--;
+      c.destroy();
+      this.wakeWaiter();
+    }
+  }
+
+  private async take(signal?: AbortSignal): Promise<NodeConnection> {
     if (this.closed) throw new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED');
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
     while (this.idle.length) {
@@ -501,7 +647,25 @@ class Pool {
   }
 
   release(c: NodeConnection): void {
+    this.busy.delete(c);
     c.disarmDeadline();
+    if (c.session !== undefined) {
+      // A session's connection stays with the session (per-query SETs included) until it breaks.
+      const sess = this.sessions.get(c.session);
+      const next = c.onRelease;
+      c.onRelease = undefined;
+      c.lastUsed = Date.now();
+      // `dirty` does not matter here: the session is the user's own state.
+      const keep = sess?.conn === c && !this.closed && c.cleanIdle;
+      if (!keep) {
+        if (sess?.conn === c) sess.conn = undefined;
+        this.open--;
+        c.destroy();
+        this.wakeWaiter();
+      }
+      next?.();
+      return;
+    }
     if (!c.usable || this.closed) {
       this.open--;
       c.destroy();
@@ -513,10 +677,22 @@ class Pool {
 
   close(): void {
     this.closed = true;
+    for (const sess of this.sessions.values()) {
+      const c = sess.conn;
+      sess.conn = undefined;
+      if (c && !this.busy.has(c)) {
+        this.open--;
+        c.destroy();
+      }
+    }
+    this.sessions.clear();
     clearInterval(this.sweeper);
     for (const c of this.idle) c.destroy();
     this.idle = [];
     for (const w of this.waiters.splice(0)) w(new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED'));
+    // Requests still running end now: their sockets close, so the server stops their queries
+    // (and an INSERT without its end-of-data block commits nothing more).
+    for (const c of this.busy) c.shutdown(new ClientError('the client was closed while this request ran', 'CHWIRE_CLIENT_CLOSED'));
   }
 }
 
@@ -633,6 +809,10 @@ class TcpQuery implements AsyncIterator<QueryEvent> {
     private readonly ctl: RecycleControl,
     /** A read that fails before any event reached the caller is retried once on a fresh connection. */
     private readonly retry: boolean,
+    /** The statement is an INSERT: a Data packet from the server is then its header, asking for rows. */
+    private readonly insert = false,
+    /** session_id: run on that session's connection. */
+    private readonly session?: string,
   ) {}
 
   next(): Promise<IteratorResult<QueryEvent>> {
@@ -694,7 +874,7 @@ class TcpQuery implements AsyncIterator<QueryEvent> {
   private async open(): Promise<void> {
     const signal = this.signal;
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
-    const c = await this.pool.acquire(signal);
+    const c = await this.pool.acquire(signal, this.session);
     this.c = c;
     this.owned = true;
     const stopped = new Promise<void>((r) => (this.onStop = r));
@@ -745,6 +925,8 @@ class TcpQuery implements AsyncIterator<QueryEvent> {
         const e = c.take();
         switch (e.type) {
           case 'data':
+            // An INSERT … SELECT ends with a block of no columns; a header naming columns asks for rows.
+            if (this.insert && e.block.columns.length > 0) this.refuseInsertData(c);
             this.lastData = e.block;
             return Promise.resolve({ value: { type: 'data', block: e.block }, done: false });
           case 'totals':
@@ -768,6 +950,25 @@ class TcpQuery implements AsyncIterator<QueryEvent> {
     } catch (e) {
       return this.fail(e);
     }
+  }
+
+  /**
+   * An INSERT run as a query got the server's header: the server waits for Data blocks, which
+   * query()/command() have none of. Before revision 54415 the server ignores rows written in the
+   * query text (ClickHouse's own client parses them and sends blocks). The connection is dropped
+   * without the end-of-data block, so the server commits nothing of this INSERT.
+   */
+  private refuseInsertData(c: NodeConnection): never {
+    this.finished = true;
+    c.destroy();
+    const old = !has(c.revision, 'DBMS_MIN_REVISION_WITH_CLIENT_SUPPORT_EMBEDDED_DATA');
+    throw new ClientError(
+      (old
+        ? `this server (protocol revision ${c.revision}) does not read rows written inside an INSERT's text over the native protocol`
+        : 'the server waits for the rows of this INSERT, and its text has none') +
+        ': pass the rows to client.insert({ table, values }) (or columns, or Native bytes), or use INSERT … SELECT; nothing was inserted',
+      'CHWIRE_INSERT_NEEDS_DATA',
+    );
   }
 
   /** End with an error: the stop reason when we stopped (a server exception stays itself). */
@@ -833,11 +1034,16 @@ export class TcpTransport implements Transport {
   /** Build the Query packet fields for this connection's revision. */
   private request(c: NodeConnection, p: QueryParams, queryId: string): { req: QueryRequest; setSql?: string } {
     const rev = c.revision;
+    // Without session_id a statement's session state dies with it (as over HTTP): the pool
+    // drops this connection afterwards rather than hand SETs or temporary tables to whoever is next.
+    if (p.session_id === undefined && changesSession(p.query)) c.dirty = true;
     let query = p.query;
     let parameters: Setting[] | undefined;
-    if (p.query_params && Object.keys(p.query_params).length) {
-      if (has(rev, 'DBMS_MIN_PROTOCOL_VERSION_WITH_PARAMETERS')) parameters = encodeQueryParameters(p.query_params as never, undefined, p.query);
-      else query = bindQueryParams(query, p.query_params as never);
+    if (has(rev, 'DBMS_MIN_PROTOCOL_VERSION_WITH_PARAMETERS')) {
+      if (p.query_params && Object.keys(p.query_params).length) parameters = encodeQueryParameters(p.query_params as never, undefined, p.query);
+    } else if (query.includes('{')) {
+      // Bound here, also without query_params: a placeholder left unbound is named (CHWIRE_MISSING_PARAM).
+      query = bindQueryParams(query, (p.query_params ?? {}) as never);
     }
     const settings: Setting[] = [];
     let setSql: string | undefined;
@@ -862,7 +1068,9 @@ export class TcpTransport implements Transport {
   query(p: QueryParams, _options: ValueOptions): AsyncIterable<QueryEvent> & QueryHandle {
     const queryId = p.query_id ?? newQueryId();
     const ctl: RecycleControl = { recycle: p.reuse_buffers === true };
-    const it = new TcpQuery(this.pool, this.options, (c) => this.request(c, p, queryId), p.abort_signal, ctl, true);
+    const insert = isInsertStatement(p.query);
+    // An INSERT is never retried (its rows may have been committed).
+    const it = new TcpQuery(this.pool, this.options, (c) => this.request(c, p, queryId), p.abort_signal, ctl, !insert && p.session_id === undefined, insert, p.session_id);
     return { [Symbol.asyncIterator]: () => it, queryId, valuesCopied: valuesCopiedFor(ctl) };
   }
 
@@ -871,7 +1079,7 @@ export class TcpTransport implements Transport {
     const queryId = p.query_id ?? newQueryId();
     const progress = emptyProgress();
     const summary: QuerySummary = { progress, elapsedMs: 0, queryId };
-    const events = new TcpQuery(this.pool, this.options, (c) => this.request(c, p, queryId), p.abort_signal, { recycle: true }, false);
+    const events = new TcpQuery(this.pool, this.options, (c) => this.request(c, p, queryId), p.abort_signal, { recycle: true }, false, isInsertStatement(p.query), p.session_id);
     for await (const e of { [Symbol.asyncIterator]: () => events }) {
       if (e.type === 'progress') {
         addProgress(progress, e.progress);
@@ -946,14 +1154,17 @@ export class TcpTransport implements Transport {
       c.disarmDeadline();
       try {
         if (req.native) {
+          // Chunks may split blocks anywhere: decode as a stream, send each block once it is whole.
+          const dec = new NativeStreamDecoder();
           for await (const bytes of untilStopped(req.native, until)) {
-            for (const b of decodeNative(bytes)) {
+            for (const b of dec.push(bytes)) {
               if (stop) throw stop;
               c.conn.sendBlock(b);
               rows += b.rowCount;
               await until(c.flush());
             }
           }
+          dec.end();
         } else {
           for await (const b of untilStopped(req.blocks(header) as AsyncIterable<import('../core/native/block-types.js').Block>, until)) {
             if (stop) throw stop;

@@ -28,6 +28,8 @@ export const Revision = {
   DBMS_MIN_REVISION_WITH_SERVER_LOGS: 54406,
   /** TableColumns packet. */
   DBMS_MIN_REVISION_WITH_COLUMN_DEFAULTS_METADATA: 54410,
+  /** The server reads rows written inside an INSERT's text (VALUES …, FORMAT X …); below it, it waits for Data blocks. */
+  DBMS_MIN_REVISION_WITH_CLIENT_SUPPORT_EMBEDDED_DATA: 54415,
   /** written_rows / written_bytes in Progress. */
   DBMS_MIN_REVISION_WITH_CLIENT_WRITE_INFO: 54420,
   /** Settings as (name, flags, string value); below it they are binary-typed. */
