@@ -182,6 +182,8 @@ test('engine oracle: value options (Date objects, int64 as number/string, bytes)
   assert.equal(dt.withOptions({ dates: 'bigint' }).get(0), 1710041696n);
   assert.equal(d.get(0), '2024-03-10');
   assert.deepEqual(d.withOptions({ dates: 'Date' }).get(0), new Date('2024-03-10T00:00:00Z'));
+  // dates: 'bigint' gives a bigint for every date type: the day number here.
+  assert.equal(d.withOptions({ dates: 'bigint' }).get(0), 19792n);
   assert.deepEqual(ms.get(0), new Date('2024-03-10T12:34:56.789Z'));
   assert.equal(us.get(0), '1969-12-31 23:59:59.999999');
   assert.deepEqual(us.withOptions({ dates: 'Date' }).get(0), new Date('1969-12-31T23:59:59.999Z'));

@@ -17,7 +17,7 @@ export function makeDateCodec(node: TypeNode): Codec<FixedData> {
   // Date32 spans 1900-01-01 .. 2299-12-31 (ClickHouse 22.8+).
   const min = is32 ? -25567 : 0;
   const max = is32 ? 120529 : 65535;
-  const convert = (o: ValueOptions): ((days: number) => unknown) => (o.dates === 'Date' ? (x) => new Date(x * 86400000) : o.dates === 'bigint' ? (x) => x : formatDays);
+  const convert = (o: ValueOptions): ((days: number) => unknown) => (o.dates === 'Date' ? (x) => new Date(x * 86400000) : o.dates === 'bigint' ? BigInt : formatDays);
   const value = (days: number, o: ValueOptions): unknown => convert(o)(days);
   const reader = (d: FixedData, o: ValueOptions): ValueReader => {
     const t = typedOf<Int32Array>(d, ctor);
