@@ -50,6 +50,9 @@ test('native parameter text (HTTP param_x form) and its field dump', () => {
     [new Map([['k', 1]]), 'Map(String, UInt8)', "{'k':1}"],
     [{ k: [1, 2] }, 'Map(String, Array(UInt8))', "{'k':[1,2]}"],
     ['tbl', 'Identifier', 'tbl'],
+    // As text a boolean is 'true' (what client-side binding gives a String too); String elements are quoted.
+    [true, 'String', 'true'],
+    [[5n, false, 1.5], 'Array(String)', "['5','false','1.5']"],
   ];
   for (const [v, type, text] of cases) {
     assert.equal(formatParamText(v as never, type), text, `${String(v)} as ${type}`);
@@ -69,7 +72,7 @@ test('SQL literals for client-side binding', () => {
     [5, 'UInt8', '5'],
     [5, undefined, '5'],
     ['5', 'Int32', '5'],
-    [-3n, 'Int64', '-3'],
+    [-3n, 'Int64', '(-3)'], // never a bare '-': `10-{x}` must not become the comment `10--3`
     [Infinity, 'Float64', 'inf'],
     [true, 'Bool', '1'],
     [false, undefined, '0'],
@@ -89,7 +92,7 @@ test('SQL literals for client-side binding', () => {
     ['x`y', 'Identifier', '`x\\`y`'],
     ['01234567-89ab-cdef-0123-456789abcdef', 'UUID', "CAST('01234567-89ab-cdef-0123-456789abcdef' AS UUID)"],
     ['a', "LowCardinality(String)", "'a'"],
-    ['a', "Enum8('a' = 1)", "'a'"],
+    ['a', "Enum8('a' = 1)", "CAST('a' AS Enum8('a' = 1))"],
   ];
   for (const [v, type, lit] of cases) assert.equal(formatSqlLiteral(v as never, type), lit, `${String(v)} as ${type}`);
   assert.throws(() => formatSqlLiteral('1; DROP TABLE t', 'UInt8'), { code: 'CHWIRE_BAD_PARAM' });
