@@ -8,6 +8,19 @@ export const SERVE_USAGE = `usage: chwire serve [--port 9000] [--host 127.0.0.1]
                     [--user NAME --password PW ...] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
                     [--max-connections N] [--chunked] [--sparse COL[,COL...]] [--quiet]`;
 
+const SERVE_HELP = `A native-protocol ClickHouse server over the embedded engine (chDB), until SIGINT/SIGTERM.
+  --port N               TCP port (default 9000; 0 picks a free one)
+  --host ADDR            address to bind (default 127.0.0.1)
+  --data-dir DIR         persistent data directory (default: a temporary one)
+  --user NAME            a user (repeatable; default: default without a password)
+  --password PW          the preceding --user's password
+  --tls-cert F --tls-key F [--tls-ca F]   TLS (with --tls-ca: client certificates required)
+  --max-connections N    refuse connections beyond N (default 256)
+  --chunked              offer chunked framing both ways
+  --sparse COL,...       send these columns in sparse serialization (debugging)
+  --quiet                no log lines
+  --help, -h             this help`;
+
 /** Parse `serve` arguments into server options (throws on a bad argument). */
 export function parseServeArgs(argv: string[]): ServerOptions {
   const o: ServerOptions = {};
@@ -93,6 +106,10 @@ export function parseServeArgs(argv: string[]): ServerOptions {
 
 /** Run the server until SIGINT/SIGTERM; resolves with the exit code. */
 export async function serveMain(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${SERVE_USAGE}\n\n${SERVE_HELP}\n`);
+    return 0;
+  }
   let options: ServerOptions;
   try {
     options = parseServeArgs(argv);

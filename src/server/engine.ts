@@ -1,7 +1,9 @@
 // The embedded engine (chDB: ClickHouse 26.7 in-process) behind the server.
-// chDB runs in this process and holds one session: every engine call goes
-// through one queue (run()), so statements, SET/restore pairs and streams of
-// different client connections never interleave.
+// Each client connection gets a lane of its own (a chDB connection to the one
+// data directory, with a queue keeping its statements in order); a lane goes
+// back to the free ones only once idle. Cancel and disconnect stop a running
+// statement with KILL QUERY from the home connection (statements carry a
+// marker comment: chDB has no way to set their query_id).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,7 +53,7 @@ export interface EngineOptions {
   dataDir?: string;
   /** Settings applied to the engine session at start (e.g. { session_timezone: 'UTC' }). */
   settings?: Record<string, string>;
-  /** Engine sessions (chDB connections) running statements in parallel (default 4). */
+  /** Idle engine sessions (chDB connections) kept for new client connections (default 4); each client gets its own. */
   sessions?: number;
 }
 
@@ -249,19 +251,40 @@ export class EngineLane {
   }
 }
 
+/** Every setting and its value, one JSON row each (JSONCompactEachRow). */
+async function lane0Settings(lane: EngineLane): Promise<string> {
+  return (await lane.session.queryAsync('SELECT name, value FROM system.settings', { format: 'JSONCompactEachRow' })).text();
+}
+
 export class Engine {
   version = '';
   timezone = 'UTC';
   /** Every engine setting and its value when no query changes it. */
   readonly baseline = new Map<string, string>();
-  readonly lanes: EngineLane[] = [];
+  /** Every open lane (client lanes, busy or free). */
+  readonly lanes = new Set<EngineLane>();
+  /** Idle lanes bound to no client connection. */
+  private readonly free: EngineLane[] = [];
+  /** The first connection: owns a temporary data directory, runs KILL QUERY and engine work. */
+  readonly home: EngineLane;
+  /** Free lanes kept open. */
+  private readonly keep: number;
   private closed = false;
   private tmp: string;
   private seq = 0;
+  private fileSeq = 0;
   private paramTail: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly addon: (ChdbAddon & ChdbStreamAddon) | undefined) {
+  private constructor(
+    readonly addon: (ChdbAddon & ChdbStreamAddon) | undefined,
+    private readonly mod: ChdbModule,
+    private readonly path: string,
+    first: ChdbSession,
+    private readonly options: EngineOptions,
+  ) {
     this.tmp = mkdtempSync(join(tmpdir(), 'chwire-serve-'));
+    this.home = new EngineLane(this, first, -1);
+    this.keep = Math.max(1, Math.floor(options.sessions ?? 4));
   }
 
   get isClosed(): boolean {
@@ -311,50 +334,87 @@ export class Engine {
       addon = undefined;
     }
     const first = options.dataDir ? new mod.Session(options.dataDir) : new mod.Session();
-    const engine = new Engine(addon);
-    const count = Math.max(1, Math.floor(options.sessions ?? 4));
     // More sessions (chDB connections) on the same data directory: the same databases and tables.
-    const path = options.dataDir ?? (first as unknown as { path?: string }).path;
-    const sessions = [first];
-    for (let i = 1; i < count && path; i++) sessions.push(new mod.Session(path));
-    sessions.forEach((s, i) => engine.lanes.push(new EngineLane(engine, s, i)));
-    for (const lane of engine.lanes) {
-      await lane.run(async () => {
-        if (options.settings && Object.keys(options.settings).length) {
-          await lane.session.queryAsync(`SET ${Object.entries(options.settings).map(([k, v]) => `${k} = ${sqlString(v)}`).join(', ')}`, { format: 'TSV' });
-        }
-      });
-    }
-    const lane0 = engine.lanes[0]!;
-    await lane0.run(async () => {
-      const info = (await lane0.session.queryAsync('SELECT version(), timezone()', { format: 'TSV' })).text().trim().split('\t');
+    const path = options.dataDir ?? (first as unknown as { path?: string }).path ?? '';
+    const engine = new Engine(addon, mod, path, first, options);
+    const count = Math.max(1, Math.floor(options.sessions ?? 4));
+    for (let i = 0; i < count; i++) engine.free.push(engine.openLane());
+    const home = engine.home;
+    await home.run(async () => {
+      const start = options.settings;
+      if (start && Object.keys(start).length) {
+        await home.session.queryAsync(`SET ${Object.entries(start).map(([k, v]) => `${k} = ${sqlString(v)}`).join(', ')}`, { format: 'TSV' });
+      }
+      const info = (await home.session.queryAsync('SELECT version(), timezone()', { format: 'TSV' })).text().trim().split('\t');
       engine.version = info[0] ?? '';
       engine.timezone = info[1] ?? 'UTC';
-      const rows = (await lane0.session.queryAsync('SELECT name, value FROM system.settings', { format: 'JSONCompactEachRow' })).text();
-      for (const line of rows.split('\n')) {
+      const rows = (await lane0Settings(home)).split('\n');
+      for (const line of rows) {
         if (!line) continue;
         const [n, v] = JSON.parse(line) as [string, string];
         engine.baseline.set(n, v);
       }
     });
+    await Promise.all(engine.free.map((l) => l.idle()));
     return engine;
   }
 
-  /** The least used lane, bound to a client connection until release(). */
+  /** A new lane: its own chDB connection, with the start settings applied first. */
+  private openLane(): EngineLane {
+    const lane = new EngineLane(this, new this.mod.Session(this.path), this.seq++);
+    this.lanes.add(lane);
+    const start = this.options.settings;
+    if (start && Object.keys(start).length) {
+      void lane
+        .run(() => lane.session.queryAsync(`SET ${Object.entries(start).map(([k, v]) => `${k} = ${sqlString(v)}`).join(', ')}`, { format: 'TSV' }))
+        .catch(() => {});
+    }
+    return lane;
+  }
+
+  /**
+   * A lane of its own for a client connection, until release(): an idle free one, else a new
+   * one. A lane still running an abandoned statement is never handed out.
+   */
   acquireLane(): EngineLane {
-    let best = this.lanes[0]!;
-    for (const l of this.lanes) if (l.users < best.users) best = l;
-    best.users++;
-    return best;
+    const lane = this.free.pop() ?? this.openLane();
+    lane.users = 1;
+    return lane;
   }
 
+  /** Back to the free lanes once its queued work has finished (surplus lanes are closed). */
   releaseLane(lane: EngineLane): void {
-    lane.users = Math.max(0, lane.users - 1);
+    lane.users = 0;
+    void lane.idle().then(() => {
+      if (this.closed || !this.lanes.has(lane)) return;
+      if (this.free.length < this.keep) this.free.push(lane);
+      else {
+        this.lanes.delete(lane);
+        lane.session.close();
+      }
+    });
   }
 
-  /** Lane 0's queue (engine work not tied to a client connection). */
+  /**
+   * Stop the statements whose text carries `/* tag *\/` (KILL QUERY from the home connection,
+   * never busy with client work), again until `done` settles: a statement may not be running yet.
+   */
+  async kill(tag: string, done: Promise<unknown>): Promise<void> {
+    let over = false;
+    void done.then(
+      () => (over = true),
+      () => (over = true),
+    );
+    const sql = `KILL QUERY WHERE query LIKE ${sqlString(`%/* ${tag} */%`)} AND query NOT LIKE '%KILL QUERY%' ASYNC`;
+    for (let wait = 50; !over && !this.closed; wait = Math.min(wait * 2, 2000)) {
+      await this.home.session.queryAsync(sql, { format: 'TSV' }).catch(() => {});
+      await Promise.race([done.catch(() => {}), new Promise((r) => setTimeout(r, wait))]);
+    }
+  }
+
+  /** The home connection's queue (engine work not tied to a client connection). */
   run<T>(fn: () => Promise<T>): Promise<T> {
-    return this.lanes[0]!.run(fn);
+    return this.home.run(fn);
   }
 
   /** Serialize parameterized statements across lanes. */
@@ -366,7 +426,7 @@ export class Engine {
 
   /** Write bytes to a temp file for file(path, 'Native', …) (inside or outside run()). */
   async tempFile(bytes: Uint8Array): Promise<{ path: string; remove(): Promise<void> }> {
-    const path = join(this.tmp, `${process.pid}-${++this.seq}.native`);
+    const path = join(this.tmp, `${process.pid}-${++this.fileSeq}.native`);
     await writeFile(path, bytes);
     return { path, remove: () => unlink(path).catch(() => {}) };
   }
@@ -378,10 +438,10 @@ export class Engine {
     if (sh && --sh.users > 0) return;
     Engine.shared = undefined;
     this.closed = true;
-    await Promise.all(this.lanes.map((l) => l.idle().catch(() => {})));
+    await Promise.all([...this.lanes, this.home].map((l) => l.idle().catch(() => {})));
     // The first session owns a temporary data directory: it closes last.
-    for (const l of this.lanes.slice(1)) l.session.close();
-    this.lanes[0]?.session.close();
+    for (const l of this.lanes) l.session.close();
+    this.home.session.close();
     rmSync(this.tmp, { recursive: true, force: true });
   }
 }

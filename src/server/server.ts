@@ -4,7 +4,7 @@
 // keeps its statements in order; lanes run in parallel.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ServerConnection, type OutColumn, type ServerConnectionEvent } from '../core/connection/server-connection.js';
 import { CLIENT_REVISION, PARALLEL_REPLICAS_PROTOCOL_VERSION, SettingFlags, unquoteFieldDump, type ChunkedMode, type Query, type ServerException, type TableStatus } from '../core/protocol/index.js';
 import { CompressionMethod, type CodecSet } from '../core/compression/codec.js';
@@ -43,7 +43,7 @@ export interface ServerOptions {
   displayName?: string;
   /** Revision to serve (default CLIENT_REVISION, chwire's newest). */
   revision?: number;
-  /** Engine sessions running statements in parallel (default 4); each client connection is bound to one. */
+  /** Idle engine sessions kept ready (default 4); each client connection gets one of its own, opened when none is free. */
   engineSessions?: number;
   /** Called for every query received (a query log: id, user, client, peer address). */
   onQuery?: (info: QueryLogEntry) => void;
@@ -229,7 +229,7 @@ class Server implements ChwireServer {
 /** Per-connection state: the protocol machine, the session settings, the running request. */
 class ClientSession {
   readonly conn: ServerConnection;
-  private readonly work: ServerConnectionEvent[] = [];
+  private readonly work: (ServerConnectionEvent | { type: 'insertCancel' })[] = [];
   private pumping = false;
   private abort: AbortController | undefined;
   /** Settings changed with SET on this connection (a ClickHouse session's settings). */
@@ -280,6 +280,8 @@ class ClientSession {
     for (const ev of events) {
       if (ev.type === 'cancel') {
         this.abort?.abort();
+        // Cancel while sending INSERT data ends the data (as ClickHouse does): after the blocks already queued.
+        if (this.conn.state === 'insert' && !this.conn.discarding) this.work.push({ type: 'insertCancel' });
         // A send waiting for the socket to drain gives up (the client may not read until it has our EndOfStream).
         for (const w of this.drainWaiters.splice(0)) w();
       }
@@ -324,8 +326,10 @@ class ClientSession {
     if (this.socket.writableNeedDrain && !this.socket.destroyed) await new Promise<void>((r) => this.drainWaiters.push(r));
   }
 
-  private async handle(ev: ServerConnectionEvent): Promise<void> {
+  private async handle(ev: ServerConnectionEvent | { type: 'insertCancel' }): Promise<void> {
     switch (ev.type) {
+      case 'insertCancel':
+        return this.onInsertCancel();
       case 'hello':
         return this.onHello(ev.hello);
       case 'ready':
@@ -491,11 +495,13 @@ class ClientSession {
       blocks++;
       await this.flushAndWait();
     };
+    // A marker comment lets a cancel or a disconnect KILL the statement in the engine.
+    const tag = `chwire-${randomUUID()}`;
     const work = this.inEngine(settings, async () => {
       const decoder = new NativeStreamDecoder({ revision: 0 });
       const sql = stripFormat(q.query);
       await lane.stream(
-        sql,
+        `/* ${tag} */ ${sql}`,
         params,
         async (chunk) => {
           if (signal.aborted) return;
@@ -545,8 +551,8 @@ class ClientSession {
         }
       }
     });
-    // Cancel: answer at once (EndOfStream, as ClickHouse does after a Cancel) and leave the
-    // engine to stop at its next block; the lane stays busy until it has.
+    // Cancel: answer at once (EndOfStream, as ClickHouse does after a Cancel) and KILL the
+    // statement in the engine; this connection's lane stays busy until it has stopped.
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<'aborted'>((resolve) => {
       onAbort = () => resolve('aborted');
@@ -557,6 +563,7 @@ class ClientSession {
     signal.removeEventListener('abort', onAbort!);
     if (outcome === 'aborted') {
       work.catch(() => {});
+      void this.server.engine!.kill(tag, work);
       if (this.conn.state === 'query') this.conn.sendEndOfStream();
       return;
     }
@@ -612,6 +619,11 @@ class ClientSession {
         return f;
       });
     } else cols = all.filter((a) => a.kind !== 'MATERIALIZED' && a.kind !== 'ALIAS');
+    if (this.abort?.signal.aborted) {
+      // Cancelled before the header: the client waits for EndOfStream, not for a header.
+      this.conn.sendEndOfStream();
+      return;
+    }
     const cache = this.conn.codecCache;
     this.insert = { kind: st, settings, rows: 0, bytes: 0, failed: false };
     this.conn.startInsert(
@@ -643,6 +655,14 @@ class ClientSession {
       ins.failed = true;
       this.conn.sendException(engineException(e));
     }
+  }
+
+  /** Cancel during INSERT data: what was received stays inserted; EndOfStream. */
+  private async onInsertCancel(): Promise<void> {
+    const ins = this.insert;
+    this.insert = undefined;
+    if (!ins || ins.failed || this.conn.state !== 'insert' || this.conn.discarding) return;
+    this.conn.sendEndOfStream();
   }
 
   private async onInsertEnd(): Promise<void> {

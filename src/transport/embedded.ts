@@ -21,6 +21,16 @@
 // - Query parameters are bound client-side (bindQueryParams: typed literals).
 // - Settings: SELECT/WITH statements get a trailing SETTINGS clause; any other
 //   statement runs between `SET k = v` and a restore of the previous values.
+// - Each client has its own database and SET settings. `chdb:/path` clients
+//   each own a connection; on the shared default connection the transport
+//   keeps `USE`, `SET` and the `database` option per client and applies them
+//   around every statement (USE db … USE default), under one process-wide lock.
+// - One statement per call: a second one after `;` is refused with code 62,
+//   as TCP and HTTP servers do (chDB itself would run both).
+// - query_id: chDB cannot set a query's id (no setting, no API), so the id
+//   reported by chwire is not the engine's queryID().
+// - exec(): raw formats; an INSERT body is written to a temp file and read
+//   with `FROM INFILE`.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,6 +51,8 @@ import type {
   Transport,
 } from '../client/types.js';
 import type { ValueOptions } from '../core/columns/column.js';
+import { DecodeError } from '../core/errors.js';
+import type { ExecBody, ExecParams, ExecResult } from './http.js';
 import { CodecCache } from '../core/columns/registry.js';
 import { Cursor } from '../core/io/cursor.js';
 import { Writer } from '../core/io/writer.js';
@@ -143,11 +155,141 @@ function definedSettings(s?: Settings): [string, string | number | boolean | big
   return Object.entries(s ?? {}).filter((e): e is [string, string | number | boolean | bigint] => e[1] !== undefined);
 }
 
-/** Drop trailing `;`, whitespace and (for queries) a trailing `FORMAT name`: the transport picks the format. */
+// ---------------------------------------------------------------- statement scanning
+
+interface Tok {
+  start: number;
+  end: number;
+  /** word (keyword, identifier, number), quoted (string or quoted identifier), or one punctuation character */
+  kind: 'word' | 'quoted' | 'punct';
+  depth: number;
+}
+
+interface Scan {
+  toks: Tok[];
+  /** INSERT … FORMAT name: where its inline data starts (not tokenized), else -1. */
+  dataAt: number;
+}
+
+/** The statement's tokens, outside comments and whitespace (quotes, escapes and brackets respected). */
+export function scanSql(sql: string): Scan {
+  const toks: Tok[] = [];
+  let depth = 0;
+  let i = 0;
+  const n = sql.length;
+  const word = (t: Tok | undefined, w: string): boolean => t?.kind === 'word' && sql.slice(t.start, t.end).toUpperCase() === w;
+  while (i < n) {
+    const ch = sql[i]!;
+    if (/\s/.test(ch)) {
+      i++;
+      continue;
+    }
+    if (ch === '-' && sql[i + 1] === '-') {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? n : nl + 1;
+      continue;
+    }
+    if (ch === '/' && sql[i + 1] === '*') {
+      const e = sql.indexOf('*/', i + 2);
+      i = e < 0 ? n : e + 2;
+      continue;
+    }
+    const start = i;
+    if (ch === "'" || ch === '"' || ch === '`') {
+      i++;
+      while (i < n) {
+        const c = sql[i]!;
+        if (c === '\\') i += 2;
+        else if (c === ch && sql[i + 1] === ch) i += 2;
+        else if (c === ch) {
+          i++;
+          break;
+        } else i++;
+      }
+      toks.push({ start, end: Math.min(i, n), kind: 'quoted', depth });
+      continue;
+    }
+    if (/[\w$]/.test(ch)) {
+      while (i < n && /[\w$]/.test(sql[i]!)) i++;
+      toks.push({ start, end: i, kind: 'word', depth });
+      // INSERT … FORMAT name: what follows is data.
+      const k = toks.length;
+      if (k >= 2 && depth === 0 && word(toks[0], 'INSERT') && word(toks[k - 2], 'FORMAT') && toks[k - 2]!.depth === 0) return { toks, dataAt: i };
+      continue;
+    }
+    if (ch === '(' || ch === '[') depth++;
+    toks.push({ start, end: i + 1, kind: 'punct', depth: ch === ')' || ch === ']' ? depth - 1 : depth });
+    if (ch === ')' || ch === ']') depth = Math.max(0, depth - 1);
+    i++;
+  }
+  return { toks, dataAt: -1 };
+}
+
+function tokText(sql: string, t: Tok | undefined): string {
+  return t ? sql.slice(t.start, t.end) : '';
+}
+
+/** Reject a second statement after `;` (the servers' code 62), as TCP and HTTP do. */
+export function checkSingleStatement(sql: string, scan = scanSql(sql)): void {
+  const { toks } = scan;
+  const semi = toks.findIndex((t) => t.kind === 'punct' && sql[t.start] === ';');
+  if (semi < 0 || toks.slice(semi).every((t) => t.kind === 'punct' && sql[t.start] === ';')) return;
+  const at = toks[semi]!.start;
+  const before = sql.slice(0, at).split('\n');
+  throw new ClickHouseError({
+    code: 62,
+    name: 'DB::Exception',
+    message: `DB::Exception: Syntax error (Multi-statements are not allowed): failed at position ${at + 1} (;) (line ${before.length}, col ${before[before.length - 1]!.length + 1}): ${sql.slice(at)}. (SYNTAX_ERROR)`,
+  });
+}
+
+/**
+ * The statement without trailing `;`, comments and whitespace, and (when dropFormat) without a
+ * trailing `FORMAT name`, which is returned apart: the transport picks the format.
+ */
+export function splitTail(sql: string, dropFormat: boolean, scan = scanSql(sql)): { sql: string; format?: string } {
+  if (scan.dataAt >= 0) return { sql };
+  const toks = scan.toks.slice();
+  while (toks.length && toks[toks.length - 1]!.kind === 'punct' && sql[toks[toks.length - 1]!.start] === ';') toks.pop();
+  const k = toks.length;
+  const last = toks[k - 1];
+  const prev = toks[k - 2];
+  if (dropFormat && last && prev && prev.depth === 0 && last.kind === 'word' && prev.kind === 'word' && tokText(sql, prev).toUpperCase() === 'FORMAT') {
+    return { sql: sql.slice(0, prev.start).replace(/\s+$/, ''), format: tokText(sql, last) };
+  }
+  return { sql: last ? sql.slice(0, last.end) : '' };
+}
+
+/** Drop trailing `;`, comments, whitespace and (for queries) a trailing `FORMAT name`. */
 export function stripTail(sql: string, dropFormat: boolean): string {
-  let q = sql.replace(/[\s;]+$/, '');
-  if (dropFormat) q = q.replace(/\s+FORMAT\s+[A-Za-z][A-Za-z0-9_]*$/i, '');
-  return q;
+  return splitTail(sql, dropFormat).sql;
+}
+
+/** SET and USE, kept per client on the shared default connection. */
+type SessionStatement = { kind: 'use'; database: string } | { kind: 'set'; settings: [string, string][] } | undefined;
+
+function unquoteIdent(t: string): string {
+  return /^[`"]/.test(t) ? t.slice(1, -1).replace(/\\(.)|``|""/g, (m, c: string | undefined) => c ?? m[0]!) : t;
+}
+
+function sessionStatement(sql: string, scan: Scan): SessionStatement {
+  const { toks } = scan;
+  const head = tokText(sql, toks[0]).toUpperCase();
+  if (head === 'USE' && toks.length === 2 && toks[1]!.kind !== 'punct') return { kind: 'use', database: unquoteIdent(tokText(sql, toks[1])) };
+  if (head !== 'SET' || toks.length < 4) return undefined;
+  const settings: [string, string][] = [];
+  let i = 1;
+  while (i < toks.length) {
+    const name = toks[i];
+    const eq = toks[i + 1];
+    if (name?.kind !== 'word' || tokText(sql, eq) !== '=' || /^param_/i.test(tokText(sql, name))) return undefined;
+    let j = i + 2;
+    while (j < toks.length && !(toks[j]!.depth === 0 && tokText(sql, toks[j]) === ',')) j++;
+    if (j === i + 2) return undefined;
+    settings.push([tokText(sql, name), sql.slice(toks[i + 2]!.start, toks[j - 1]!.end)]);
+    i = j + 1;
+  }
+  return { kind: 'set', settings };
 }
 
 /** True for statements that take a trailing `SETTINGS` clause as query settings. */
@@ -183,7 +325,7 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, onAbort?: 
   });
 }
 
-/** One-at-a-time lock (a process-wide one guards the shared default connection's SET/restore). */
+/** One-at-a-time lock (a process-wide one guards the shared default connection). */
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
   async lock(): Promise<() => void> {
@@ -205,6 +347,14 @@ interface RunOptions {
   format: string;
   /** The statement may take a trailing SETTINGS clause. */
   selectLike: boolean;
+  /** Session settings not applied (SET validation). */
+  bare?: boolean;
+}
+
+/** An internal decoder signal (or any non-Error) never escapes: a clear DecodeError instead. */
+function decodeFailure(e: unknown): unknown {
+  if (e instanceof Error) return e;
+  return new DecodeError('the embedded engine returned bytes that are not complete Native blocks', 'CHWIRE_MALFORMED_DATA', { cause: e });
 }
 
 export class EmbeddedTransport implements Transport {
@@ -216,6 +366,10 @@ export class EmbeddedTransport implements Transport {
   private version = '';
   private readonly lock: Mutex;
   private tmpSeq = 0;
+  /** Shared default connection: this client's database (USE) … */
+  private database: string | undefined;
+  /** … and its SET settings (name → SQL literal), applied per statement. */
+  private readonly sessionSettings = new Map<string, string>();
 
   constructor(
     private readonly chdb: ChdbModule,
@@ -229,13 +383,16 @@ export class EmbeddedTransport implements Transport {
 
   /** Engine identity and time zone (the default for DateTime columns without their own). */
   async init(database?: string): Promise<void> {
-    const r = await this.exec('SELECT version() AS v, timezone() AS tz', { format: 'Native', selectLike: true });
+    if (database) {
+      if (this.session) await this.run(`USE ${quoteIdentifier(database)}`, { format: 'Native', selectLike: false });
+      else this.database = database;
+    }
+    const r = await this.run('SELECT version() AS v, timezone() AS tz', { format: 'Native', selectLike: true });
     const [b] = decodeNative(r.bytes());
     if (b) {
       this.version = String(b.columns[0]!.get(0));
       this.timezone = String(b.columns[1]!.get(0));
     }
-    if (database) await this.exec(`USE ${quoteIdentifier(database)}`, { format: 'Native', selectLike: false });
   }
 
   private check(): void {
@@ -243,50 +400,51 @@ export class EmbeddedTransport implements Transport {
   }
 
   /**
-   * Run one statement with settings and abort. With a Session the query text
+   * Run one statement with this client's database and settings, under the connection's lock
+   * (held until the engine is done, also after an early abort). With a Session the query text
    * carries a marker comment so an abort can KILL it from a second connection.
    */
-  private async exec(sql: string, o: RunOptions): Promise<ChdbResult> {
+  private async run(sql: string, o: RunOptions): Promise<ChdbResult> {
     this.check();
     const signal = o.signal;
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
-    const settings = definedSettings(o.settings);
+    const merged = new Map(o.bare ? [] : this.sessionSettings);
+    for (const [k, v] of definedSettings(o.settings)) merged.set(checkSettingName(k), settingLiteral(v));
+    const settings = [...merged];
     const marker = this.session ? `chwire-${randomUUID()}` : '';
     const text = marker ? `/* ${marker} */ ${sql}` : sql;
-    const kill = marker ? () => this.kill(marker) : undefined;
-    const run = (q: string): Promise<ChdbResult> =>
-      raceAbort(
-        this.runner.queryAsync(q, { format: o.format }).catch((e: unknown) => {
-          throw mapEngineError(e, signal);
-        }),
-        signal,
-        kill,
-      );
-    if (settings.length === 0) return run(text);
-    if (o.selectLike) return run(`${text}\nSETTINGS ${settings.map(([k, v]) => `${checkSettingName(k)} = ${settingLiteral(v)}`).join(', ')}`);
-    // Other statements: SET, run, restore the previous values (under the connection's lock).
+    const useDb = !this.session && this.database !== undefined && this.database !== 'default' ? this.database : undefined;
     const release = await raceAbort(this.lock.lock(), signal);
-    try {
-      const names = settings.map(([k]) => checkSettingName(k));
-      const prev = await this.runner.queryAsync(
-        `SELECT name, value, changed FROM system.settings WHERE name IN (${names.map(quoteString).join(', ')})`,
-        { format: 'Native' },
-      );
-      const saved = new Map<string, string | null>();
-      for (const b of decodeNative(prev.bytes()))
-        for (let i = 0; i < b.rowCount; i++) saved.set(String(b.columns[0]!.get(i)), b.columns[2]!.get(i) ? String(b.columns[1]!.get(i)) : null);
-      await this.runner.queryAsync(`SET ${settings.map(([k, v]) => `${k} = ${settingLiteral(v)}`).join(', ')}`, { format: 'Native' }).catch((e: unknown) => {
-        throw mapEngineError(e, signal);
-      });
+    const q = (x: string): Promise<ChdbResult> => this.runner.queryAsync(x, { format: 'Native' });
+    const job = (async (): Promise<ChdbResult> => {
+      if (useDb) await q(`USE ${quoteIdentifier(useDb)}`);
+      let restore = '';
       try {
-        return await run(text);
+        if (settings.length && !o.selectLike) {
+          // SET, run, restore the previous values.
+          const prev = await q(`SELECT name, value, changed FROM system.settings WHERE name IN (${settings.map(([k]) => quoteString(k)).join(', ')})`);
+          const saved = new Map<string, string | null>();
+          for (const b of decodeNative(prev.bytes()))
+            for (let i = 0; i < b.rowCount; i++) saved.set(String(b.columns[0]!.get(i)), b.columns[2]!.get(i) ? String(b.columns[1]!.get(i)) : null);
+          await q(`SET ${settings.map(([k, v]) => `${k} = ${v}`).join(', ')}`);
+          restore = `SET ${settings.map(([k]) => `${k} = ${saved.get(k) != null ? quoteString(saved.get(k)!) : 'DEFAULT'}`).join(', ')}`;
+        }
+        if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+        const full = settings.length && o.selectLike ? `${text}\nSETTINGS ${settings.map(([k, v]) => `${k} = ${v}`).join(', ')}` : text;
+        return await this.runner.queryAsync(full, { format: o.format });
       } finally {
-        const restore = names.map((k) => `${k} = ${saved.has(k) && saved.get(k) !== null ? quoteString(saved.get(k)!) : 'DEFAULT'}`);
-        await this.runner.queryAsync(`SET ${restore.join(', ')}`, { format: 'Native' }).catch(() => {});
+        if (restore) await q(restore).catch(() => {});
+        if (useDb) await q('USE default').catch(() => {});
       }
-    } finally {
-      release();
-    }
+    })();
+    job.then(release, release);
+    return raceAbort(
+      job.catch((e: unknown) => {
+        throw mapEngineError(e, signal);
+      }),
+      signal,
+      marker ? () => this.kill(marker) : undefined,
+    );
   }
 
   /** Best effort: KILL a Session query by its marker from a second connection to the same directory. */
@@ -305,14 +463,55 @@ export class EmbeddedTransport implements Transport {
     return o.serverTimezone ? o : { ...o, serverTimezone: this.timezone };
   }
 
+  /**
+   * Bind parameters, refuse multi-statements, and on the shared default connection keep SET and
+   * USE for this client (true: handled, nothing to run).
+   */
+  private async prepare(p: QueryParams | ExecParams, dropFormat: boolean): Promise<{ sql: string; format?: string; scan: Scan } | true> {
+    this.check();
+    let sql = p.query;
+    if (p.query_params && Object.keys(p.query_params).length) sql = bindQueryParams(sql, p.query_params as Record<string, ParamValue>);
+    let scan = scanSql(sql);
+    checkSingleStatement(sql, scan);
+    const tail = splitTail(sql, dropFormat, scan);
+    if (tail.sql !== sql) scan = scanSql(tail.sql);
+    if (!this.session) {
+      const st = sessionStatement(tail.sql, scan);
+      if (st?.kind === 'use') {
+        const before = this.database;
+        this.database = st.database;
+        try {
+          await this.run('SELECT 1', { format: 'Null', selectLike: true, ...opt(undefined, p.abort_signal) });
+        } catch (e) {
+          this.database = before;
+          throw e;
+        }
+        return true;
+      }
+      if (st?.kind === 'set') {
+        // Checked by the engine as a SETTINGS clause, then kept for this client only.
+        const text = `SELECT 1\nSETTINGS ${[...this.sessionSettings, ...st.settings].map(([k, v]) => `${k} = ${v}`).join(', ')}`;
+        await this.run(text, { format: 'Null', selectLike: false, bare: true, ...opt(undefined, p.abort_signal) });
+        for (const [k, v] of st.settings) this.sessionSettings.set(k, v);
+        return true;
+      }
+    }
+    return { sql: tail.sql, ...(tail.format ? { format: tail.format } : {}), scan };
+  }
+
   query(p: QueryParams, options: ValueOptions): AsyncIterable<QueryEvent> & { queryId: string } {
+    // chDB has no way to set a query's id: queryID() in the engine differs from this one.
     const queryId = p.query_id ?? randomUUID();
     const self = this;
     const gen = async function* (): AsyncGenerator<QueryEvent> {
-      let sql = stripTail(p.query, true);
-      if (p.query_params && Object.keys(p.query_params).length) sql = bindQueryParams(sql, p.query_params as Record<string, ParamValue>);
+      const prep = await self.prepare(p, true);
       const started = Date.now();
-      const r = await self.exec(sql, { format: 'Native', selectLike: isSelectLike(sql), ...opt(p.clickhouse_settings, p.abort_signal) });
+      if (prep === true) {
+        yield { type: 'progress', progress: { ...emptyProgress(), elapsedNs: (Date.now() - started) * 1e6 } };
+        return;
+      }
+      const { sql } = prep;
+      const r = await self.run(sql, { format: 'Native', selectLike: isSelectLike(sql), ...opt(p.clickhouse_settings, p.abort_signal) });
       const bytes = r.bytes();
       const progress: Progress = { ...emptyProgress(), rows: r.rowsRead, bytes: r.bytesRead, elapsedNs: Math.round((r.elapsed || (Date.now() - started) / 1000) * 1e9) };
       const decoder = new BlockDecoder(0, self.valueOptions(options));
@@ -321,7 +520,13 @@ export class EmbeddedTransport implements Transport {
       let first = true;
       while (c.pos < c.end) {
         if (p.abort_signal?.aborted) throw new AbortError(undefined, { cause: p.abort_signal.reason });
-        yield { type: 'data', block: decoder.read(c) };
+        let block;
+        try {
+          block = decoder.read(c);
+        } catch (e) {
+          throw decodeFailure(e);
+        }
+        yield { type: 'data', block };
         if (first) yield { type: 'progress', progress };
         first = false;
       }
@@ -333,16 +538,78 @@ export class EmbeddedTransport implements Transport {
   async command(p: QueryParams): Promise<QuerySummary> {
     const queryId = p.query_id ?? randomUUID();
     const started = Date.now();
-    let sql = stripTail(p.query, false);
-    if (p.query_params && Object.keys(p.query_params).length) sql = bindQueryParams(sql, p.query_params as Record<string, ParamValue>);
-    const r = await this.exec(sql, { format: 'Null', selectLike: isSelectLike(sql), ...opt(p.clickhouse_settings, p.abort_signal) });
+    const prep = await this.prepare(p, false);
+    if (prep === true) return { progress: emptyProgress(), elapsedMs: Date.now() - started, queryId };
+    const { sql } = prep;
+    const r = await this.run(sql, { format: 'Null', selectLike: isSelectLike(sql), ...opt(p.clickhouse_settings, p.abort_signal) });
     const progress = { ...emptyProgress(), rows: r.rowsRead, bytes: r.bytesRead, elapsedNs: Math.round(r.elapsed * 1e9) };
     return { progress, elapsedMs: Date.now() - started, queryId };
   }
 
+  /**
+   * Raw formats: the statement's output in its FORMAT (default TabSeparated, as over HTTP); a
+   * `body` is the data of an `INSERT … FORMAT X` (read by the engine from a temp file).
+   */
+  async exec(p: ExecParams): Promise<ExecResult> {
+    const queryId = p.query_id ?? randomUUID();
+    const started = Date.now();
+    const prep = await this.prepare(p, true);
+    let bytes: Uint8Array = new Uint8Array(0);
+    let summary: Progress | undefined;
+    if (prep !== true) {
+      let sql = prep.format ? `${prep.sql} FORMAT ${prep.format}` : prep.sql;
+      let file: string | undefined;
+      try {
+        if (p.body !== undefined) {
+          const ins = scanSql(sql);
+          const toks = ins.toks;
+          const fmt = toks.findIndex((t) => t.depth === 0 && tokText(sql, t).toUpperCase() === 'FORMAT');
+          if (tokText(sql, toks[0]).toUpperCase() !== 'INSERT' || fmt < 0 || (ins.dataAt >= 0 && sql.slice(ins.dataAt).trim() !== ''))
+            throw new ClientError('exec() with a body needs an INSERT … FORMAT <name> statement without inline data', 'CHWIRE_BAD_OPTION');
+          // FROM INFILE goes before the SETTINGS clause (if any) and FORMAT.
+          let at = fmt;
+          for (let i = 3; i < fmt; i++) if (toks[i]!.depth === 0 && tokText(sql, toks[i]).toUpperCase() === 'SETTINGS' && tokText(sql, toks[i + 2]) === '=') {
+            at = i;
+            break;
+          }
+          file = join(await this.tempDir(), `${process.pid}-${++this.tmpSeq}.body`);
+          await writeBody(file, p.body, p.abort_signal);
+          sql = `${sql.slice(0, toks[at]!.start)}FROM INFILE ${quoteString(file)} ${sql.slice(toks[at]!.start, ins.dataAt >= 0 ? ins.dataAt : sql.length)}`;
+        }
+        const r = await this.run(sql, { format: prep.format ?? 'TabSeparated', selectLike: isSelectLike(sql), ...opt(p.clickhouse_settings, p.abort_signal) });
+        bytes = r.bytes();
+        summary = { ...emptyProgress(), rows: r.rowsRead, bytes: r.bytesRead, elapsedNs: Math.round((r.elapsed || (Date.now() - started) / 1000) * 1e9) };
+      } finally {
+        if (file) {
+          const f = file;
+          if (p.abort_signal?.aborted && this.chdb.drainPending) void this.chdb.drainPending().then(() => unlink(f).catch(() => {}));
+          else await unlink(f).catch(() => {});
+        }
+      }
+    }
+    const out = bytes;
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        if (out.length) c.enqueue(out);
+        c.close();
+      },
+    });
+    return {
+      queryId,
+      headers: new Headers({ 'x-clickhouse-query-id': queryId }),
+      stream,
+      bytes: async () => out,
+      text: async () => new TextDecoder().decode(out),
+      async *[Symbol.asyncIterator]() {
+        if (out.length) yield out;
+      },
+      ...(summary ? { summary } : {}),
+    };
+  }
+
   /** The insert header: the table's insertable columns (or req.columns, in that order). */
   private async header(table: string, columns: string[] | undefined, signal?: AbortSignal): Promise<ColumnMeta[]> {
-    const r = await this.exec(`DESCRIBE TABLE ${quoteTable(table)}`, { format: 'Native', selectLike: false, ...opt(undefined, signal) });
+    const r = await this.run(`DESCRIBE TABLE ${quoteTable(table)}`, { format: 'Native', selectLike: false, ...opt(undefined, signal) });
     const all: (ColumnMeta & { kind: string })[] = [];
     for (const b of decodeNative(r.bytes())) {
       const names = b.columns.map((c) => c.name);
@@ -408,7 +675,7 @@ export class EmbeddedTransport implements Transport {
       const structure = header.map((h) => `${quoteIdentifier(h.name)} ${h.type}`).join(', ');
       const cols = header.map((h) => quoteIdentifier(h.name)).join(', ');
       const sql = `INSERT INTO ${quoteTable(req.table)} (${cols}) SELECT * FROM file(${quoteString(file)}, 'Native', ${quoteString(structure)})`;
-      const r = await this.exec(sql, { format: 'Null', selectLike: true, ...opt(req.clickhouse_settings, signal) });
+      const r = await this.run(sql, { format: 'Null', selectLike: true, ...opt(req.clickhouse_settings, signal) });
       progress.elapsedNs = Math.round(r.elapsed * 1e9);
       return { rows, queryId, progress };
     } finally {
@@ -419,7 +686,7 @@ export class EmbeddedTransport implements Transport {
   }
 
   async ping(): Promise<boolean> {
-    const r = await this.exec('SELECT 1', { format: 'Native', selectLike: true });
+    const r = await this.run('SELECT 1', { format: 'Native', selectLike: true });
     return r.bytes().length > 0;
   }
 
@@ -434,6 +701,38 @@ export class EmbeddedTransport implements Transport {
     this.session?.close();
     const dir = this.tmpDir;
     if (dir) await rm(await dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** Write an exec() body to a file. */
+async function writeBody(file: string, body: ExecBody, signal?: AbortSignal): Promise<void> {
+  const fh = await open(file, 'w');
+  try {
+    if (typeof body === 'string') await fh.write(body);
+    else if (body instanceof Uint8Array) await fh.write(body);
+    else {
+      const src: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
+        typeof (body as ReadableStream<Uint8Array>).getReader === 'function' ? readStream(body as ReadableStream<Uint8Array>) : (body as AsyncIterable<Uint8Array> | Iterable<Uint8Array>);
+      for await (const chunk of src) {
+        if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+        await fh.write(chunk);
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* readStream(s: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const r = s.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await r.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    r.releaseLock();
   }
 }
 
