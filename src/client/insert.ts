@@ -1,6 +1,18 @@
 // Turning user input (rows, columns, iterables) into blocks for the server's header.
-import type { BlockInput, ColumnInput } from '../core/native/writer.js';
-import { EncodeError } from '../core/errors.js';
+//
+// Row rules: without `columns`, an array of row objects inserts the union of its rows' keys (in
+// first-seen order); any other source (an iterable, an array of array rows) inserts the table's
+// columns. A row key outside the insert's columns, or a missing key of a column that takes no
+// NULL, is an EncodeError naming the row (its position in the whole input). Batches' values are
+// converted when the transport reads them (inside its insert context, so DateTime text is read in
+// the server's zone); for an array, every batch is converted when the first is read, so a bad
+// value fails the INSERT before any row is sent.
+import type { Block } from '../core/native/block-types.js';
+import type { BlockInput } from '../core/native/writer.js';
+import { type AnyCodec, DecodedColumn, RowValueError, describeValue } from '../core/columns/column.js';
+import { CodecCache } from '../core/columns/registry.js';
+import { ChwireError, EncodeError } from '../core/errors.js';
+import { ClientError } from './errors.js';
 import type { ColumnMeta } from './types.js';
 
 export interface BatchOptions {
@@ -9,29 +21,165 @@ export interface BatchOptions {
   ms: number;
 }
 
-/** Column names implied by the input when the user did not list them. */
-export function inferColumns(values: unknown): string[] | undefined {
-  if (Array.isArray(values) && values.length && values[0] !== null && typeof values[0] === 'object' && !Array.isArray(values[0]))
-    return Object.keys(values[0] as object);
-  return undefined;
+/** An EncodeError from an insert: `rowsSent` rows (0 … rowsSent-1 of the input) had already gone to the server. */
+export type InsertEncodeError = EncodeError & { rowsSent: number };
+
+/** `values` must be an array or (async) iterable of rows: anything else is a ClientError. */
+function checkSource(values: unknown): void {
+  const ok = typeof values === 'object' && values !== null && (Symbol.iterator in values || Symbol.asyncIterator in values);
+  if (!ok) {
+    const what = values === null ? 'null' : Array.isArray(values) ? 'array' : typeof values === 'object' ? 'a non-iterable object' : `a ${typeof values}`;
+    throw new ClientError(`insert values must be an array or (async) iterable of rows, not ${what}`, 'CHWIRE_BAD_VALUES');
+  }
 }
 
-/** Convert a batch of rows (objects or arrays) to a block for the header. */
-export function rowsToBlock(rows: unknown[], header: ColumnMeta[], offset: number): BlockInput {
-  const n = rows.length;
-  const k = header.length;
-  const cols: unknown[][] = header.map(() => new Array<unknown>(n));
-  for (let i = 0; i < n; i++) {
-    const r = rows[i];
-    if (Array.isArray(r)) {
-      if (r.length !== k) throw new EncodeError(`row ${offset + i} has ${r.length} values, the insert has ${k} columns (${header.map((h) => h.name).join(', ')})`, 'CHWIRE_BAD_ROW');
-      for (let j = 0; j < k; j++) cols[j]![i] = r[j];
-    } else if (r !== null && typeof r === 'object') {
-      const o = r as Record<string, unknown>;
-      for (let j = 0; j < k; j++) cols[j]![i] = o[header[j]!.name];
-    } else throw new EncodeError(`row ${offset + i} is not an object or array`, 'CHWIRE_BAD_ROW');
+function isRowObject(r: unknown): r is Record<string, unknown> {
+  return r !== null && typeof r === 'object' && !Array.isArray(r);
+}
+
+/**
+ * Column names implied by the input when the user did not list them: for an array whose first row
+ * is an object, the union of its object rows' keys in first-seen order; else undefined (the table's columns).
+ */
+export function inferColumns(values: unknown): string[] | undefined {
+  checkSource(values);
+  if (!Array.isArray(values) || !values.length || !isRowObject(values[0])) return undefined;
+  const first: string[] = [];
+  for (const key in values[0]) first.push(key);
+  let names = first;
+  let known: Set<string> | undefined;
+  for (let i = 1; i < values.length; i++) {
+    const r: unknown = values[i];
+    if (!isRowObject(r)) continue;
+    // Fast path: the first row's keys in the same order.
+    let j = 0;
+    let same = true;
+    for (const key in r) {
+      if (key !== first[j++]) {
+        same = false;
+        break;
+      }
+    }
+    if (same && j === first.length) continue;
+    if (!known) {
+      names = first.slice();
+      known = new Set(first);
+    }
+    for (const key in r) {
+      if (!known.has(key)) {
+        known.add(key);
+        names.push(key);
+      }
+    }
   }
-  return { columns: header.map((h, j): ColumnInput => ({ name: h.name, type: h.type, values: cols[j]! })) };
+  return names;
+}
+
+/** An insert's EncodeError: message and `rowsSent` tell how many rows (the input's first ones) were already sent. */
+function insertError(message: string, code: string, sent: number): InsertEncodeError {
+  const note = sent > 0 ? ` (rows 0–${sent - 1} were sent before it and are not rolled back: over TCP they are inserted, over HTTP they may be)` : '';
+  return Object.assign(new EncodeError(message + note, code), { rowsSent: sent });
+}
+
+/** A column whose data is made when first read: by the transport, inside its insert context. */
+function lazyColumn(name: string, codec: AnyCodec, make: () => unknown): DecodedColumn {
+  const col = new DecodedColumn<unknown>(name, codec, undefined);
+  let pending: (() => unknown) | undefined = make;
+  let data: unknown;
+  Object.defineProperty(col, 'data', {
+    enumerable: true,
+    get: () => {
+      if (pending) {
+        data = pending();
+        pending = undefined;
+      }
+      return data;
+    },
+  });
+  return col;
+}
+
+/** The header's codecs and the checks rows go through. */
+class RowConverter {
+  readonly names: string[];
+  private readonly codecs: AnyCodec[];
+  /** Columns that take NULL: a missing key is NULL there. */
+  private readonly nullable: boolean[];
+  private readonly known: Set<string>;
+
+  constructor(header: ColumnMeta[]) {
+    const cache = new CodecCache();
+    this.names = header.map((h) => h.name);
+    this.known = new Set(this.names);
+    this.codecs = header.map((h) => {
+      try {
+        return cache.get(h.type);
+      } catch (e) {
+        if (e instanceof ChwireError) throw new EncodeError(`column ${JSON.stringify(h.name)}: ${e.message}`, e.code);
+        throw e;
+      }
+    });
+    this.nullable = this.codecs.map((c) => {
+      try {
+        c.fromValues([null]);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /**
+   * rows[start, end) → one array of values per column, checking each row's shape. rows[start] is
+   * row `first` of the input; `sent` rows had already been sent (for the error).
+   */
+  split(rows: unknown[], start: number, end: number, first: number, sent: number): unknown[][] {
+    const { names, nullable, known } = this;
+    const n = end - start;
+    const k = names.length;
+    const cols: unknown[][] = names.map(() => new Array<unknown>(n));
+    for (let i = 0; i < n; i++) {
+      const r: unknown = rows[start + i];
+      if (Array.isArray(r)) {
+        if (r.length !== k) throw insertError(`row ${first + i} has ${r.length} values, the insert has ${k} columns (${names.join(', ')})`, 'CHWIRE_BAD_ROW', sent);
+        for (let j = 0; j < k; j++) cols[j]![i] = r[j];
+      } else if (isRowObject(r)) {
+        let present = 0;
+        for (let j = 0; j < k; j++) {
+          const name = names[j]!;
+          const v = r[name];
+          if (v !== undefined || name in r) present++;
+          else if (!nullable[j])
+            throw insertError(`row ${first + i} has no value for column ${JSON.stringify(name)} (${this.codecs[j]!.typeName}, which takes no NULL)`, 'CHWIRE_BAD_ROW', sent);
+          cols[j]![i] = v;
+        }
+        // A key outside the columns would be dropped: count the keys, look closer only on a mismatch.
+        let count = 0;
+        for (const _key in r) count++;
+        if (count !== present)
+          for (const key in r)
+            if (!known.has(key)) throw insertError(`row ${first + i} has key ${JSON.stringify(key)}, which is not a column of the insert (${names.join(', ')})`, 'CHWIRE_BAD_ROW', sent);
+      } else throw insertError(`row ${first + i} is not an object or array`, 'CHWIRE_BAD_ROW', sent);
+    }
+    return cols;
+  }
+
+  /** Convert column j's values of a batch whose first row is row `first` of the input. */
+  convert(j: number, values: unknown[], first: number, sent: number): unknown {
+    const codec = this.codecs[j]!;
+    try {
+      return codec.fromValues(values);
+    } catch (e) {
+      if (e instanceof RowValueError)
+        throw insertError(`column ${JSON.stringify(this.names[j])} (${codec.typeName}) row ${first + e.row}: ${describeValue(e.value)} ${e.reason}`, 'CHWIRE_BAD_VALUE', sent);
+      throw e;
+    }
+  }
+
+  /** A block of n rows whose column j is data(j), made when the transport reads it. */
+  block(n: number, data: (j: number) => unknown): Block {
+    return { rowCount: n, columns: this.names.map((name, j) => lazyColumn(name, this.codecs[j]!, () => data(j))) };
+  }
 }
 
 /** Columnar input { name: values } → one block in header order. */
@@ -49,16 +197,61 @@ function approxSize(row: unknown): number {
 }
 
 /**
- * Batch rows from an (async) iterable into blocks: by row count, estimated
- * bytes, or time since the batch's first row (so a slow source still lands
- * data steadily).
+ * An array's batches. All of them are split and converted when the first block's data is read, so
+ * a bad row anywhere fails the INSERT before any row is sent. That holds the converted data of the
+ * whole input at once — about its wire size, less than the row objects the caller already holds.
  */
-export async function* batchRows(source: AsyncIterable<unknown> | Iterable<unknown>, header: ColumnMeta[], opts: BatchOptions): AsyncGenerator<BlockInput> {
+function* arrayBatches(rows: unknown[], cv: RowConverter, opts: BatchOptions): Generator<Block> {
+  const starts: number[] = [];
+  let count = 0;
+  let bytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    if (count === 0) starts.push(i);
+    count++;
+    bytes += approxSize(rows[i]);
+    if (count >= opts.rows || bytes >= opts.bytes) count = bytes = 0;
+  }
+  starts.push(rows.length);
+  let converted: unknown[][] | undefined;
+  const convertAll = (): unknown[][] => {
+    const out: unknown[][] = [];
+    for (let b = 0; b + 1 < starts.length; b++) {
+      const s = starts[b]!;
+      const cols = cv.split(rows, s, starts[b + 1]!, s, 0);
+      out.push(cols.map((values, j) => cv.convert(j, values, s, 0)));
+    }
+    return out;
+  };
+  for (let b = 0; b + 1 < starts.length; b++) {
+    yield cv.block(starts[b + 1]! - starts[b]!, (j) => {
+      converted ??= convertAll();
+      const batch = converted[b]!;
+      const data = batch[j];
+      batch[j] = undefined; // sent once: let it go
+      return data;
+    });
+  }
+}
+
+/**
+ * Batch rows from an array or (async) iterable into blocks: by row count, estimated bytes, or
+ * time since the batch's first row (so a slow source still lands data steadily).
+ */
+export async function* batchRows(source: AsyncIterable<unknown> | Iterable<unknown>, header: ColumnMeta[], opts: BatchOptions): AsyncGenerator<Block> {
+  checkSource(source);
+  const cv = new RowConverter(header);
+  if (Array.isArray(source)) {
+    yield* arrayBatches(source, cv, opts);
+    return;
+  }
   let batch: unknown[] = [];
   let bytes = 0;
   let offset = 0;
-  const flush = () => {
-    const b = rowsToBlock(batch, header, offset);
+  // Rows before `offset` were sent (the transport asks for a block once the previous one is out).
+  const flush = (): Block => {
+    const first = offset;
+    const cols = cv.split(batch, 0, batch.length, first, first);
+    const b = cv.block(batch.length, (j) => cv.convert(j, cols[j]!, first, first));
     offset += batch.length;
     batch = [];
     bytes = 0;

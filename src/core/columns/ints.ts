@@ -47,15 +47,17 @@ export function writeBigLE(dst: Uint8Array, off: number, width: number, v: bigin
   }
 }
 
-/** Parse a JS value as an integer for a column; undefined when it is not an integer. */
-export function toBigIntValue(v: unknown): bigint | undefined {
+/**
+ * Parse a JS value as an integer for a column; undefined when it is not an integer. Strings are
+ * strict: an optional sign and decimal digits, no spaces; `0x` hex only where `hex` (the 128/256-bit types).
+ */
+export function toBigIntValue(v: unknown, hex = false): bigint | undefined {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : undefined;
   if (typeof v === 'boolean') return v ? 1n : 0n;
   if (typeof v === 'string') {
-    const s = v.trim();
-    if (/^[+-]?\d+$/.test(s)) return BigInt(s);
-    if (/^0x[0-9a-f]+$/i.test(s)) return BigInt(s);
+    if (/^[+-]?\d+$/.test(v)) return BigInt(v);
+    if (hex && /^0x[0-9a-f]+$/i.test(v)) return BigInt(v);
   }
   return undefined;
 }
@@ -136,7 +138,7 @@ export function makeIntCodec(node: TypeNode): Codec<FixedData> {
         const v = values[i];
         let b: bigint | undefined;
         if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
-        else b = toBigIntValue(v);
+        else b = toBigIntValue(v, width > 8);
         if (b === undefined) throw new RowValueError(i, v, `not an integer`);
         if (b < min || b > max) throw new RowValueError(i, v, `out of range for ${spec.name}`);
         if (width === 8) dv.setBigUint64(i * 8, BigInt.asUintN(64, b), true);
