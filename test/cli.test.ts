@@ -238,3 +238,134 @@ test('cli: the interactive prompt (multi-line statements, errors, history)', { s
   assert.match(r.stdout, /Bye\./);
   assert.equal(readFileSync(hist, 'utf8'), "SELECT 1 AS x, 'two' AS y;\nSELECT * FROM nope_repl;\n");
 });
+
+// ---------------------------------------------------------------- fixes found by testing
+
+test('cli: # comments are skipped; statements of unknown kind print their rows', { skip }, async () => {
+  const c = await chwire(['# comment\nSELECT 2']);
+  assert.equal(c.stdout, '2\n', c.stderr);
+  const file = join(work, 'hash.sql');
+  writeFileSync(file, 'SELECT 1;\n# comment\nSELECT 2;\n');
+  const f = await chwire(['--file', file]);
+  assert.equal(f.stdout, '1\n2\n', f.stderr);
+  const from = await chwire(['FROM numbers(2) SELECT number']);
+  assert.equal(from.stdout, '0\n1\n', from.stderr);
+  // a statement of unknown kind without a result prints nothing (and an INSERT still works)
+  const url = `chdb:${join(work, 'db_kinds')}`;
+  const d = await chwire(['--url', url, "CREATE TABLE k (x UInt8) ENGINE = MergeTree ORDER BY x; INSERT INTO k VALUES (7); KILL QUERY WHERE query_id = 'chwire-none'; SELECT x FROM k"]);
+  assert.equal(d.code, 0, d.stderr);
+  assert.equal(d.stdout, '7\n');
+});
+
+test('cli: -q/--query is in the help; serve --help prints the serve usage', async () => {
+  const h = await chwire(['--help']);
+  assert.match(h.stdout, /-q, --query SQL/);
+  const s = await chwire(['serve', '--help']);
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stdout, /^usage: chwire serve /);
+});
+
+test('cli: a malformed --url names the option and hides the password', async () => {
+  const r = await chwire(['--url', 'clickhouse://u:pa%zzword@127.0.0.1:1', 'SELECT 1']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--url clickhouse:\/\/u:\*\*\*@127\.0\.0\.1:1 is malformed: a '%' not followed by two hex digits/);
+  assert.doesNotMatch(r.stderr, /pa%zz/);
+  const e = await chwire(['SELECT 1'], undefined, { CLICKHOUSE_URL: 'chdb:/tmp/a%b' });
+  assert.match(e.stderr, /\$CLICKHOUSE_URL chdb:\/tmp\/a%b is malformed/);
+});
+
+test('cli: Point and Ring print as ClickHouse prints them (tuples)', { skip }, async () => {
+  const sql = "SELECT (1.5, 2.5)::Point AS p, [(1, 2), (3, 4)]::Ring AS r, [[(1, 2)]]::Polygon AS pg, [(1, 2)]::LineString AS ls";
+  for (const format of ['TSV', 'CSV', 'JSONEachRow']) {
+    const r = await chwire(['--format', format, sql]);
+    assert.equal(r.stdout, await engineQuery(sql, { format }), `${format}: ${r.stderr}`);
+  }
+});
+
+test('cli: CSV Point/Tuple columns spread over fields on insert, as on output', { skip }, async () => {
+  const url = `chdb:${join(work, 'db_geo')}`;
+  let r = await chwire(['--url', url, "CREATE TABLE g (id UInt8, p Point, t Tuple(a String, b Array(UInt8))) ENGINE = MergeTree ORDER BY id"]);
+  assert.equal(r.code, 0, r.stderr);
+  const csv = '1,1.5,2.5,"x,y","[1,2]"\n';
+  r = await chwire(['--url', url, 'insert', 'g', '--format', 'CSV'], csv);
+  assert.equal(r.code, 0, r.stderr);
+  const back = await chwire(['--url', url, '-f', 'CSV', 'SELECT * FROM g']);
+  assert.equal(back.stdout, csv);
+});
+
+test('cli: JSONEachRow rows that omit keys get the type defaults; a DEFAULT expression is an error', { skip }, async () => {
+  const url = `chdb:${join(work, 'db_json')}`;
+  const cols = "id UInt8, e Enum8('b' = 2, 'a' = 1), d Date, s String, fs FixedString(2), t Tuple(UInt8, String), n Nullable(String), a Array(UInt8), m Map(String, UInt8), dec Decimal(9, 2), u UUID, p Point";
+  let r = await chwire(['--url', url, `CREATE TABLE j (${cols}) ENGINE = MergeTree ORDER BY id; CREATE TABLE jref (${cols}) ENGINE = MergeTree ORDER BY id; INSERT INTO jref FORMAT JSONEachRow {"id": 3}`]);
+  assert.equal(r.code, 0, r.stderr);
+  r = await chwire(['--url', url, 'insert', 'j', '--format', 'JSONEachRow'], '{"id": 3}\n');
+  assert.equal(r.code, 0, r.stderr);
+  const mine = await chwire(['--url', url, 'SELECT * FROM j']);
+  const ref = await chwire(['--url', url, 'SELECT * FROM jref']);
+  assert.equal(mine.stdout, ref.stdout);
+  r = await chwire(['--url', url, 'CREATE TABLE jd (id UInt8, x UInt32 DEFAULT id * 10) ENGINE = MergeTree ORDER BY id']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await chwire(['--url', url, 'insert', 'jd', '--format', 'JSONEachRow'], '{"id": 1, "x": 5}\n{"id": 2}\n');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /JSONEachRow row 2 omits column x \(UInt32\): it has DEFAULT .*cannot evaluate/);
+});
+
+async function serverUrls(t: { skip: (m: string) => void }): Promise<{ url: string; http: string; user: string; password: string } | undefined> {
+  if (!existsSync(join(repoRoot, 'src', 'transport', 'tcp.ts'))) {
+    t.skip('the TCP transport (src/transport/tcp.ts) does not exist yet');
+    return undefined;
+  }
+  const srv = await testServer();
+  if (!srv) {
+    t.skip('no ClickHouse test server');
+    return undefined;
+  }
+  return { url: `clickhouse://${srv.host}:${srv.tcpPort}`, http: `http://${srv.host}:${srv.httpPort}`, ...srv.secured };
+}
+
+test("cli: insert reads the server's TSV of arrays with quotes and backslashes, and its CSV of tuples", async (t) => {
+  const s = await serverUrls(t);
+  if (!s) return;
+  const run = (args: string[], input?: string | Uint8Array) => chwire(['--url', s.url, ...args], input);
+  let r = await run(['DROP TABLE IF EXISTS chwire_cli_q; CREATE TABLE chwire_cli_q (a Array(String), t Tuple(String, UInt8), m Array(Array(String))) ENGINE = Memory']);
+  assert.equal(r.code, 0, r.stderr);
+  // the server's own TSV text of ['y''z', 'a\\b'], ('q''', 1) and [['<tab><newline>']]
+  const tsv = "['y\\'z','a\\\\b']\t('q\\'',1)\t[['\\t\\n']]\n";
+  r = await run(['insert', 'chwire_cli_q'], tsv);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await run(['SELECT * FROM chwire_cli_q'])).stdout, tsv);
+  assert.equal((await run(["SELECT a[1] = 'y\\'z' AND a[2] = 'a\\\\b' AND m[1][1] = '\\t\\n' FROM chwire_cli_q"])).stdout, '1\n');
+  // CSV: the Tuple spreads over two fields, as the server writes it (and reads it)
+  const csv = (await run(['-f', 'CSV', 'SELECT * FROM chwire_cli_q'])).stdout;
+  assert.match(csv, /,"q'",1,/);
+  r = await run(['insert', 'chwire_cli_q', '--format', 'CSV'], csv);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await run(["SELECT count() FROM chwire_cli_q WHERE t.1 = 'q\\''"])).stdout, '2\n');
+  // a bad value names the row and the column
+  r = await run(['insert', 'chwire_cli_q'], tsv + "['x\t('a',1)\t[]\n");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /row 2, column a \(Array\(String\)\)/);
+  await run(['DROP TABLE chwire_cli_q']);
+});
+
+test('cli: --ask-password without a terminal reads the first line of stdin; the SQL follows', async (t) => {
+  const s = await serverUrls(t);
+  if (!s) return;
+  const r = await chwire(['--url', s.url, '--user', s.user, '--ask-password'], `${s.password}\nSELECT 42\n`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '42\n');
+});
+
+test('cli: a Native insert over HTTP reports the rows sent (18.16 sends no X-ClickHouse-Summary)', async (t) => {
+  const s = await serverUrls(t);
+  if (!s) return;
+  const run = (args: string[], input?: string | Uint8Array) => chwire(['--url', s.url, ...args], input);
+  let r = await run(['DROP TABLE IF EXISTS chwire_cli_n; CREATE TABLE chwire_cli_n (n UInt64) ENGINE = Memory']);
+  assert.equal(r.code, 0, r.stderr);
+  const native = (await run(['-f', 'Native', 'SELECT number AS n FROM numbers(5)'])).out;
+  r = await chwire(['--url', s.http, 'insert', 'chwire_cli_n', '--format', 'Native'], native);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /inserted 5 rows into chwire_cli_n/);
+  assert.equal((await run(['SELECT count() FROM chwire_cli_n'])).stdout, '5\n');
+  await run(['DROP TABLE chwire_cli_n']);
+});

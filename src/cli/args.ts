@@ -25,6 +25,7 @@ export const USAGE = `chwire — ClickHouse from the command line (native protoc
 
 Usage:
   chwire [options] "SQL"                 run a query (several statements: separate with ;)
+  chwire [options] -q "SQL"              the same (-q/--query; also for SQL that starts with -- or -)
   chwire [options] --file x.sql          run the statements in a file ('-' = stdin)
   chwire [options] < x.sql               run the statements from stdin
   chwire [options]                       interactive prompt (when stdin is a terminal)
@@ -32,6 +33,7 @@ Usage:
   chwire serve [--port 9000] [...]       a native-protocol server over the embedded engine (chwire serve --help)
 
 Options:
+  -q, --query SQL        a query (repeatable)
   --url URL              clickhouse://user:pass@host:9000/db, clickhouses://…, chdb:, chdb:/data/dir
                          (default: $CLICKHOUSE_URL, else the embedded engine)
   -f, --format NAME      output: Pretty (table; default on a terminal), TSV (default otherwise),

@@ -98,7 +98,23 @@ interface Shape {
   names?: string[];
 }
 
+const GEO: Record<string, string> = {
+  Point: 'Tuple(Float64, Float64)',
+  Ring: 'Array(Point)',
+  LineString: 'Array(Point)',
+  Polygon: 'Array(Ring)',
+  MultiLineString: 'Array(LineString)',
+  MultiPolygon: 'Array(Polygon)',
+};
+
+/** Geo types as the Tuple / Array types they are (Point = Tuple(Float64, Float64), Ring = Array(Point), …). */
+export function geoType(t: TypeNode): TypeNode {
+  const g = t.args.length === 0 ? GEO[t.name] : undefined;
+  return g ? parseType(g) : t;
+}
+
 function shapeOf(t: TypeNode): Shape {
+  t = geoType(t);
   const n = t.name;
   const sub = (i: number): Shape => {
     const a = t.args[i];

@@ -3,6 +3,7 @@
 // strings, date strings, arrays, Maps, null), driven by the table's types.
 import { parseType } from '../core/types/index.js';
 import type { TypeNode } from '../core/types/type-node.js';
+import { geoType } from './format.js';
 
 export type InputFormat = 'TSV' | 'TSVWithNames' | 'CSV' | 'CSVWithNames' | 'JSONEachRow' | 'Native';
 
@@ -142,6 +143,7 @@ type Conv = (text: string) => unknown;
 function unwrap(t: TypeNode): { t: TypeNode; nullable: boolean } {
   let nullable = false;
   for (;;) {
+    t = geoType(t);
     if (t.name === 'LowCardinality' || t.name === 'SimpleAggregateFunction') t = (t.args[t.args.length - 1] as { type: TypeNode }).type;
     else if (t.name === 'Nullable') {
       nullable = true;
@@ -194,7 +196,7 @@ export function parseQuoted(text: string): unknown {
           i++;
           break;
         }
-        throw new Error(`bad composite value at ${i}: ${text}`);
+        throw new Error(`bad composite value at ${i}: ${text.length > 200 ? text.slice(0, 200) + '…' : text}`);
       }
       return c === '(' ? { tuple: out } : out;
     }
@@ -264,18 +266,73 @@ function fromParsed(v: unknown, t: TypeNode): unknown {
 }
 
 /** A converter from one field's text to the column's JS value. */
-export function textConverter(type: string, format: 'TSV' | 'CSV'): (text: string, quoted?: boolean) => unknown {
-  const { t, nullable } = unwrap(parseType(type));
+function nodeConverter(type: TypeNode, format: 'TSV' | 'CSV'): (text: string, quoted?: boolean) => unknown {
+  const { t, nullable } = unwrap(type);
   const composite = t.name === 'Array' || t.name === 'Tuple' || t.name === 'Map' || t.name === 'Nested';
   const isString = t.name === 'String' || t.name === 'FixedString';
   const scalar = scalarFromText(t);
   return (text, quoted = false) => {
     if (!quoted && text === '\\N') return null;
     if (format === 'CSV' && !quoted && text === '' && nullable) return null;
+    // A composite's TSV text is its quoted form as is: escapes inside its strings are undone once, by parseQuoted.
+    if (composite) return fromParsed(parseQuoted(text), t);
     const s = format === 'TSV' ? unescapeTsv(text) : text;
-    if (composite) return fromParsed(parseQuoted(s), t);
     if (isString) return s;
     return scalar(s);
+  };
+}
+
+interface FieldReader {
+  /** Fields taken: a Tuple in CSV spreads over one field per element (as ClickHouse writes and reads it). */
+  width: number;
+  read(fields: CsvField[], at: number): unknown;
+}
+
+function fieldReader(type: TypeNode, format: 'TSV' | 'CSV'): FieldReader {
+  const u = unwrap(type).t;
+  if (format === 'CSV' && u.name === 'Tuple' && u.args.length) {
+    const items = u.args.map((a) => fieldReader((a as { type: TypeNode }).type, format));
+    const names = u.args.map((a) => (a as { name?: string }).name);
+    const named = names.every(Boolean);
+    return {
+      width: items.reduce((n, r) => n + r.width, 0),
+      read(fields, at) {
+        const vals = items.map((r) => {
+          const v = r.read(fields, at);
+          at += r.width;
+          return v;
+        });
+        return named ? Object.fromEntries(names.map((n, i) => [n!, vals[i]])) : vals;
+      },
+    };
+  }
+  const conv = nodeConverter(type, format);
+  return { width: 1, read: (fields, at) => conv(fields[at]!.text, fields[at]!.quoted) };
+}
+
+/** Reads TSV / CSV records into rows for the columns; errors name the row and the column. */
+export function rowReader(columns: { name: string; type: string }[], format: 'TSV' | 'CSV'): { width: number; read(fields: CsvField[], row: number): unknown[] } {
+  const readers = columns.map((c) => fieldReader(parseType(c.type), format));
+  const width = readers.reduce((n, r) => n + r.width, 0);
+  return {
+    width,
+    read(fields, row) {
+      if (fields.length !== width) {
+        const spread = width !== columns.length ? `; a Tuple column takes one ${format} field per element` : '';
+        throw new Error(`row ${row} has ${fields.length} fields, the table takes ${width} (${columns.map((c) => c.name).join(', ')}${spread})`);
+      }
+      let at = 0;
+      return readers.map((r, j) => {
+        try {
+          return r.read(fields, at);
+        } catch (e) {
+          const c = columns[j]!;
+          throw new Error(`row ${row}, column ${c.name} (${c.type}): ${e instanceof Error ? e.message : String(e)}`);
+        } finally {
+          at += r.width;
+        }
+      });
+    },
   };
 }
 
@@ -307,26 +364,46 @@ export function parseJsonExact(line: string): unknown {
 }
 
 /**
+ * The default value of a type, as ClickHouse fills a field the input omits: 0, '', [], NULL for
+ * Nullable, the smallest Enum value, …; undefined when chwire does not know it.
+ */
+export function typeDefault(type: string | TypeNode): { value: unknown } | undefined {
+  let t = geoType(typeof type === 'string' ? parseType(type) : type);
+  while (t.name === 'LowCardinality' || t.name === 'SimpleAggregateFunction') t = (t.args[t.args.length - 1] as { type: TypeNode }).type;
+  const n = t.name;
+  const sub = (a: (typeof t.args)[number]) => typeDefault((a as { type: TypeNode }).type);
+  if (n === 'Nullable' || n === 'Variant' || n === 'Dynamic' || n === 'Nothing') return { value: null };
+  if (/^U?Int\d+$/.test(n) || /^(Float|BFloat16)/.test(n)) return { value: 0 };
+  if (n.startsWith('Decimal')) return { value: '0' };
+  if (n === 'String' || n === 'FixedString') return { value: '' };
+  if (n === 'Bool') return { value: false };
+  if (/^Date(Time)?(32|64)?$/.test(n)) return { value: 0 };
+  if (n === 'UUID') return { value: '00000000-0000-0000-0000-000000000000' };
+  if (n === 'IPv4') return { value: '0.0.0.0' };
+  if (n === 'IPv6') return { value: '::' };
+  if (n === 'Array' || n === 'Nested') return { value: [] };
+  if (n === 'Map') return { value: new Map() };
+  if (n === 'Enum8' || n === 'Enum16' || n === 'Enum') {
+    const els = t.args.filter((a) => a.kind === 'enum') as { name: string; value: number }[];
+    if (!els.length) return undefined;
+    return { value: els.reduce((m, e) => (e.value < m.value ? e : m)).name };
+  }
+  if (n === 'Tuple') {
+    const items = t.args.map(sub);
+    if (items.some((d) => !d)) return undefined;
+    const names = t.args.map((a) => (a as { name?: string }).name);
+    const vals = items.map((d) => d!.value);
+    return { value: names.length && names.every(Boolean) ? Object.fromEntries(names.map((k, i) => [k!, vals[i]])) : vals };
+  }
+  return undefined;
+}
+
+/**
  * For JSONEachRow: a null for a column that is not Nullable becomes the type's
  * default value (as ClickHouse does with input_format_null_as_default=1).
  */
 export function nullAsDefault(type: string): (v: unknown) => unknown {
-  const t = parseType(type);
-  let u = t;
-  while (u.name === 'LowCardinality') u = (u.args[0] as { type: TypeNode }).type;
-  if (u.name === 'Nullable') return (v) => v;
-  const n = u.name;
-  let d: () => unknown;
-  if (/^U?Int\d+$/.test(n) || /^Float|BFloat16/.test(n)) d = () => 0;
-  else if (n.startsWith('Decimal')) d = () => '0';
-  else if (n === 'String' || n === 'FixedString') d = () => '';
-  else if (n === 'Bool') d = () => false;
-  else if (/^Date(Time)?(32|64)?$/.test(n)) d = () => 0;
-  else if (n === 'Array') d = () => [];
-  else if (n === 'Map') d = () => new Map();
-  else if (n === 'UUID') d = () => '00000000-0000-0000-0000-000000000000';
-  else if (n === 'IPv4') d = () => '0.0.0.0';
-  else if (n === 'IPv6') d = () => '::';
-  else return (v) => v;
-  return (v) => (v === null ? d() : v);
+  const d = typeDefault(type);
+  if (!d || d.value === null) return (v) => v;
+  return (v) => (v === null ? structuredClone(d.value) : v);
 }

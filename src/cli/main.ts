@@ -4,17 +4,18 @@ import { createReadStream, readFileSync, appendFileSync, existsSync } from 'node
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createClient, type ClickHouseClient } from '../client/client.js';
+import { createClient, parseEndpoint, type ClickHouseClient } from '../client/client.js';
 import { AbortError, ClickHouseError } from '../client/errors.js';
 import type { ResultSet } from '../client/result-set.js';
 import type { ClientOptions, Progress, Settings } from '../client/types.js';
 import { ChwireError } from '../core/errors.js';
+import { NativeStreamDecoder } from '../core/native/reader.js';
 import { encodeNative } from '../core/native/writer.js';
 import { parseArgs, USAGE, type CliArgs } from './args.js';
 import { blockCsv, blockTableRows, blockTsv, jsonRows, jsonString, outputFormat, renderTable, type OutputFormat } from './format.js';
-import { csvRecords, inputFormat, lines, nullAsDefault, parseJsonExact, textConverter } from './input.js';
+import { csvRecords, inputFormat, lines, nullAsDefault, parseJsonExact, rowReader, typeDefault, type CsvField } from './input.js';
 import { ProgressLine } from './progress.js';
-import { firstKeyword, returnsRows, splitStatements, trailingFormat } from './sql.js';
+import { firstKeyword, isOnlyComments, splitStatements, statementKind, trailingFormat } from './sql.js';
 
 const PRETTY_MAX_ROWS = 10_000;
 
@@ -114,6 +115,8 @@ interface Ctx {
   /** The running request's controller (Ctrl-C aborts it). */
   current?: AbortController;
   interactive: boolean;
+  /** Over HTTP (no row count from 18.16). */
+  http: boolean;
 }
 
 function settings(args: CliArgs): Settings | undefined {
@@ -147,30 +150,40 @@ async function runStatement(ctx: Ctx, statement: string): Promise<void> {
       ...(args.queryId ? { query_id: args.queryId } : {}),
     };
     line?.start();
-    if (returnsRows(tf.sql)) {
-      const rs = await client.query({ ...base, on_progress: (p: Progress) => line?.add(p) });
-      let first = true;
-      const src = rs;
-      // Clear the progress line before the first output.
-      const orig = src[Symbol.asyncIterator].bind(src);
-      (src as { [Symbol.asyncIterator]: () => AsyncIterator<unknown> })[Symbol.asyncIterator] = async function* () {
-        const it = orig();
-        for (;;) {
-          const r = await it.next();
-          if (r.done) return;
-          if (first) line?.stop();
-          first = false;
-          yield r.value;
-        }
-      } as never;
-      const rows = await writeResult(rs, format);
-      line?.stop();
-      if (ctx.interactive) process.stderr.write(`\n${rows} row${rows === 1 ? '' : 's'} in set. Elapsed: ${((Date.now() - started) / 1000).toFixed(3)} sec.\n\n`);
-    } else {
+    const kind = statementKind(tf.sql);
+    const ok = () => {
+      if (ctx.interactive) process.stderr.write(`\nOk. Elapsed: ${((Date.now() - started) / 1000).toFixed(3)} sec.\n\n`);
+    };
+    if (kind === 'command') {
       await client.command(base);
       line?.stop();
-      if (ctx.interactive) process.stderr.write(`\nOk. Elapsed: ${((Date.now() - started) / 1000).toFixed(3)} sec.\n\n`);
+      ok();
+      return;
     }
+    const rs = await client.query({ ...base, on_progress: (p: Progress) => line?.add(p) });
+    const it = rs[Symbol.asyncIterator]();
+    let head = await it.next();
+    if (kind === 'unknown' && rs.meta.length === 0) {
+      // A statement of unknown kind that returned no columns (DDL and the like).
+      while (!head.done) head = await it.next();
+      line?.stop();
+      ok();
+      return;
+    }
+    // Replay the block already read; clear the progress line before the first output.
+    (rs as { [Symbol.asyncIterator]: () => AsyncIterator<unknown> })[Symbol.asyncIterator] = async function* () {
+      line?.stop();
+      if (head.done) return;
+      yield head.value;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    } as never;
+    const rows = await writeResult(rs, format);
+    line?.stop();
+    if (ctx.interactive) process.stderr.write(`\n${rows} row${rows === 1 ? '' : 's'} in set. Elapsed: ${((Date.now() - started) / 1000).toFixed(3)} sec.\n\n`);
   } finally {
     line?.stop();
     ctx.current = undefined;
@@ -179,18 +192,47 @@ async function runStatement(ctx: Ctx, statement: string): Promise<void> {
 
 async function runText(ctx: Ctx, text: string): Promise<void> {
   const { statements, rest } = splitStatements(text);
-  if (rest.trim() && !/^(\s|--[^\n]*|\/\*[\s\S]*?\*\/)*$/.test(rest)) statements.push(rest.trim());
+  if (rest.trim() && !isOnlyComments(rest)) statements.push(rest.trim());
   for (const s of statements) await runStatement(ctx, s);
 }
 
 // ---------------------------------------------------------------- insert
 
-async function insertHeader(client: ClickHouseClient, table: string): Promise<{ name: string; type: string }[]> {
+interface InsertColumn {
+  name: string;
+  type: string;
+  /** DEFAULT / EPHEMERAL expression (not MATERIALIZED / ALIAS: those are not inserted). */
+  defaultExpr?: string;
+}
+
+async function insertHeader(client: ClickHouseClient, table: string): Promise<InsertColumn[]> {
   const rs = await client.query({ query: `DESCRIBE TABLE ${/^[\w.]+$|[`"]/.test(table) ? table : `\`${table.replace(/`/g, '\\`')}\``}` });
   const rows = (await rs.json()) as Record<string, unknown>[];
   return rows
     .filter((r) => r.default_type !== 'MATERIALIZED' && r.default_type !== 'ALIAS')
-    .map((r) => ({ name: String(r.name), type: String(r.type) }));
+    .map((r) => {
+      const c: InsertColumn = { name: String(r.name), type: String(r.type) };
+      const expr = String(r.default_expression ?? '');
+      // An EPHEMERAL column without its own default shows defaultValueOfTypeName('T').
+      if (r.default_type && expr && !/^defaultValueOfTypeName\(/.test(expr)) c.defaultExpr = expr;
+      return c;
+    });
+}
+
+/**
+ * For a JSONEachRow key the row omits: the type's default value, as ClickHouse fills it. A column
+ * with a DEFAULT expression is an error: the server (19.x+) would evaluate it, chwire cannot.
+ */
+function omittedFiller(c: InsertColumn): (row: number) => unknown {
+  const d = c.defaultExpr === undefined ? typeDefault(c.type) : undefined;
+  if (d) return () => structuredClone(d.value);
+  const why =
+    c.defaultExpr !== undefined
+      ? `it has DEFAULT ${c.defaultExpr}, which chwire cannot evaluate`
+      : `chwire does not know the default value of ${c.type}`;
+  return (row) => {
+    throw new InputError(`JSONEachRow row ${row} omits column ${c.name} (${c.type}): ${why}; give the value in every row`);
+  };
 }
 
 async function runInsert(ctx: Ctx, table: string, input: AsyncIterable<Uint8Array>): Promise<void> {
@@ -208,11 +250,25 @@ async function runInsert(ctx: Ctx, table: string, input: AsyncIterable<Uint8Arra
   };
   const started = Date.now();
   let parsed = 0;
+  let sent = 0;
   try {
     line?.start();
     let summary;
     if (fmt === 'Native') {
-      summary = await client.insert({ ...common, native: input });
+      let source = input;
+      if (ctx.http) {
+        // HTTP tells the rows written only in X-ClickHouse-Summary (18.16 sends none): count the rows sent.
+        const dec = new NativeStreamDecoder();
+        source = (async function* () {
+          for await (const chunk of input) {
+            for (const b of dec.push(chunk)) sent += b.rowCount;
+            yield chunk;
+          }
+          dec.end();
+        })();
+      }
+      summary = await client.insert({ ...common, native: source });
+      if (ctx.http) summary.rows = sent;
     } else {
       let header = await insertHeader(client, table);
       const kind = fmt.startsWith('CSV') ? 'CSV' : 'TSV';
@@ -241,9 +297,10 @@ async function runInsert(ctx: Ctx, table: string, input: AsyncIterable<Uint8Arra
           });
         }
       }
-      const convs = header.map((h) => textConverter(h.type, kind));
+      const reader = rowReader(header, kind);
       const names = header.map((h) => h.name);
       const jsonDefaults = header.map((h) => nullAsDefault(h.type));
+      const omitted = header.map(omittedFiller);
       const rows = (async function* () {
         for (;;) {
           const r = await records.next();
@@ -254,15 +311,18 @@ async function runInsert(ctx: Ctx, table: string, input: AsyncIterable<Uint8Arra
             const o = r.value[0] as Record<string, unknown>;
             if (!o || typeof o !== 'object' || Array.isArray(o)) throw new InputError(`JSONEachRow line ${parsed} is not an object`);
             names.forEach((n, j) => {
-              if (n in o) o[n] = jsonDefaults[j]!(o[n]);
+              o[n] = Object.hasOwn(o, n) ? jsonDefaults[j]!(o[n]) : omitted[j]!(parsed);
             });
             yield o;
             continue;
           }
-          const fields = r.value as { text: string; quoted: boolean }[];
-          if (fields.length !== convs.length)
-            throw new InputError(`row ${parsed} has ${fields.length} fields, table ${table} takes ${convs.length} (${names.join(', ')})`);
-          yield fields.map((f, j) => convs[j]!(f.text, f.quoted));
+          let row: unknown[];
+          try {
+            row = reader.read(r.value as CsvField[], parsed);
+          } catch (e) {
+            throw new InputError(e instanceof Error ? e.message : String(e));
+          }
+          yield row;
         }
       })();
       summary = await client.insert({ ...common, values: rows, columns: names });
@@ -345,12 +405,45 @@ function reportError(e: unknown, verbose: boolean): void {
   if (verbose && e instanceof ClickHouseError && e.serverStackTrace) process.stderr.write(`Server stack trace:\n${e.serverStackTrace}\n`);
 }
 
-async function askPassword(): Promise<string> {
-  if (!process.stdin.isTTY) {
-    // No terminal: the first line of stdin.
-    for await (const l of lines(process.stdin)) return l;
-    return '';
+/** stdin as chunks; the password prompt may take its first line, the rest stays for the SQL or the data. */
+let stdinSource: AsyncIterable<Uint8Array> = process.stdin as AsyncIterable<Uint8Array>;
+
+/** The first line of a non-terminal stdin (a password); later reads of stdinSource get what follows. */
+async function firstStdinLine(): Promise<string> {
+  const it = (process.stdin as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  let buf = Buffer.alloc(0);
+  let line: string | undefined;
+  while (line === undefined) {
+    const r = await it.next();
+    if (r.done) {
+      line = buf.toString('utf8');
+      buf = Buffer.alloc(0);
+      break;
+    }
+    buf = Buffer.concat([buf, r.value]);
+    const nl = buf.indexOf(10);
+    if (nl >= 0) {
+      line = buf.subarray(0, nl).toString('utf8').replace(/\r$/, '');
+      buf = buf.subarray(nl + 1);
+    }
   }
+  const rest = buf;
+  // Not a for-await over `it`: leaving one early would destroy stdin.
+  stdinSource = {
+    [Symbol.asyncIterator]: async function* () {
+      if (rest.length) yield rest;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    },
+  };
+  return line;
+}
+
+async function askPassword(): Promise<string> {
+  if (!process.stdin.isTTY) return firstStdinLine();
   process.stderr.write('Password: ');
   const stdin = process.stdin;
   stdin.setRawMode(true);
@@ -404,6 +497,12 @@ function exitNow(code: number, embedded: boolean): never {
   process.exit(code);
 }
 
+/** A URL with its password replaced by ***. */
+function hidePassword(url: string): string {
+  const m = /^([a-z][\w+.-]*:\/\/[^/@:]*:)(.*)@/i.exec(url);
+  return m ? `${m[1]}***@${url.slice(m[0].length)}` : url;
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'serve') {
     // `chwire serve …`: a native-protocol server over the embedded engine.
@@ -433,6 +532,14 @@ export async function main(argv: string[]): Promise<number> {
   });
 
   const url = args.url ?? process.env.CLICKHOUSE_URL ?? '';
+  try {
+    parseEndpoint(url || 'chdb:');
+  } catch (e) {
+    const what = args.url !== undefined ? '--url' : '$CLICKHOUSE_URL';
+    const why = e instanceof URIError ? "a '%' not followed by two hex digits (write %25 for a literal %)" : e instanceof Error ? e.message : String(e);
+    reportError(new UsageError(`${what} ${hidePassword(url)} is malformed: ${why}`), false);
+    return 2;
+  }
   const embedded = url === '' || /^chdb:/i.test(url);
   if (url === '') process.stderr.write('chwire: no --url or CLICKHOUSE_URL given: using the embedded ClickHouse engine (chdb:)\n');
   const options: ClientOptions = { url: url || 'chdb:', dates: 'string', decimal: 'string', int64: 'bigint' };
@@ -443,7 +550,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.batchRows) options.insert_batch_rows = args.batchRows;
 
   const interactive = args.command === 'query' && args.queries.length === 0 && !args.file && !!process.stdin.isTTY;
-  const ctx: Ctx = { args, client: undefined as unknown as ClickHouseClient, progress: args.progress ?? !!process.stderr.isTTY, interactive };
+  const ctx: Ctx = { args, client: undefined as unknown as ClickHouseClient, progress: args.progress ?? !!process.stderr.isTTY, interactive, http: /^https?:/i.test(url) };
   let interrupted = false;
   const onSigint = () => {
     if (interactive) return; // readline handles it
@@ -458,14 +565,14 @@ export async function main(argv: string[]): Promise<number> {
     if (args.askPassword) options.password = await askPassword();
     ctx.client = createClient(options);
     if (args.command === 'insert') {
-      const input = args.file && args.file !== '-' ? createReadStream(args.file) : process.stdin;
+      const input = args.file && args.file !== '-' ? createReadStream(args.file) : stdinSource;
       await runInsert(ctx, args.table!, input as AsyncIterable<Uint8Array>);
     } else if (interactive) {
       await repl(ctx);
     } else {
       let text = args.queries.join(';\n');
-      if (args.file) text += (text ? ';\n' : '') + (args.file === '-' ? await readAll(process.stdin) : readFileSync(args.file, 'utf8'));
-      else if (!args.queries.length) text = await readAll(process.stdin);
+      if (args.file) text += (text ? ';\n' : '') + (args.file === '-' ? await readAll(stdinSource) : readFileSync(args.file, 'utf8'));
+      else if (!args.queries.length) text = await readAll(stdinSource);
       if (!text.trim()) throw new UsageError('no query given (chwire "SELECT 1", --file x.sql, or SQL on stdin; --help for more)');
       if (firstKeyword(text) === '' && !text.trim()) return 0;
       await runText(ctx, text);

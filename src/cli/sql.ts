@@ -36,18 +36,28 @@ export function isOnlyComments(s: string): boolean {
   return s.replace(/--[^\n]*|\/\*[\s\S]*?\*\/|(^|\s)#[^\n]*/g, '').trim() === '';
 }
 
-/** Leading keyword (comments skipped), upper-cased. */
+/** Leading keyword (`--`, `#` and block comments skipped), upper-cased. */
 export function firstKeyword(sql: string): string {
-  const s = sql.replace(/^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)+/, '');
+  const s = sql.replace(/^(\s+|(--|#)[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)+/, '');
   const m = /^\(*\s*([A-Za-z]+)/.exec(s);
   return m ? m[1]!.toUpperCase() : '';
 }
 
 const RESULT_KEYWORDS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'EXISTS', 'VALUES', 'CHECK']);
 
-/** Statements that return rows. */
-export function returnsRows(sql: string): boolean {
-  return RESULT_KEYWORDS.has(firstKeyword(sql));
+/** Statements known to return no rows (run with command(); an INSERT must be). */
+const COMMAND_KEYWORDS = new Set([
+  'INSERT', 'CREATE', 'DROP', 'ALTER', 'SET', 'USE', 'RENAME', 'TRUNCATE', 'OPTIMIZE', 'ATTACH', 'DETACH',
+  'GRANT', 'REVOKE', 'DELETE', 'UPDATE', 'EXCHANGE', 'UNDROP',
+]);
+
+/**
+ * How to run a statement: 'rows' (a result to print), 'command' (no result), or
+ * 'unknown' (run as a query; print the result if it has columns).
+ */
+export function statementKind(sql: string): 'rows' | 'command' | 'unknown' {
+  const k = firstKeyword(sql);
+  return RESULT_KEYWORDS.has(k) ? 'rows' : COMMAND_KEYWORDS.has(k) ? 'command' : 'unknown';
 }
 
 /** A trailing `FORMAT name` clause: the name and the statement without it. */
