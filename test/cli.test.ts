@@ -65,6 +65,11 @@ test('cli: TSV, CSV and JSONEachRow output match the engine\'s own text formats'
   assert.match(d.stderr, /embedded ClickHouse engine/);
   const f = await chwire(['SELECT 1 AS x FORMAT CSV']);
   assert.equal(f.stdout, '1\n');
+  // … also when a comment or `;` follows it; a FORMAT inside a string is not a clause.
+  const g = await chwire(['SELECT 1 AS x, 2 AS y FORMAT JSONEachRow -- rows as JSON']);
+  assert.equal(g.stdout, '{"x":1,"y":2}\n', g.stderr);
+  const h = await chwire(["SELECT 'a FORMAT CSV' AS s;"]);
+  assert.equal(h.stdout, 'a FORMAT CSV\n', h.stderr);
 });
 
 test('cli: JSON, Native and the table layout', { skip }, async () => {

@@ -1,4 +1,5 @@
 // Statement splitting and classification for the command line.
+import { trailingFormatClause } from '../transport/common.js';
 
 /**
  * Split SQL text into statements at `;` outside string literals, quoted
@@ -62,7 +63,7 @@ export function statementKind(sql: string): 'rows' | 'command' | 'unknown' {
 
 /** A trailing `FORMAT name` clause: the name and the statement without it. */
 export function trailingFormat(sql: string): { sql: string; format?: string } {
-  const m = /\s+FORMAT\s+([A-Za-z][A-Za-z0-9_]*)\s*;?\s*$/i.exec(sql);
-  if (!m || firstKeyword(sql) === 'INSERT') return { sql };
-  return { sql: sql.slice(0, m.index), format: m[1]! };
+  const f = firstKeyword(sql) === 'INSERT' ? undefined : trailingFormatClause(sql);
+  if (!f) return { sql };
+  return { sql: sql.slice(0, f.start) + sql.slice(f.end), format: f.name };
 }

@@ -53,11 +53,11 @@ export function changesSession(sql: string): boolean {
 }
 
 /**
- * `sql` with a trailing `FORMAT <name>` clause (before any final `;`, whitespace or comments)
- * replaced by `FORMAT <format>`, or unchanged when it has none. Strings, quoted identifiers and
- * comments are skipped, so a FORMAT inside them is never touched.
+ * A trailing `FORMAT <name>` clause (before any final `;`, whitespace or comments): the name and
+ * the span of the clause. Strings, quoted identifiers and comments are skipped, so a FORMAT inside
+ * them is never taken for one.
  */
-export function replaceTrailingFormat(sql: string, format: string): string {
+export function trailingFormatClause(sql: string): { name: string; start: number; end: number } | undefined {
   // Top-level words and their spans; anything else that is not blank resets the search.
   const words: { text: string; start: number; end: number }[] = [];
   let i = 0;
@@ -88,8 +88,14 @@ export function replaceTrailingFormat(sql: string, format: string): string {
   }
   const name = words[words.length - 1];
   const kw = words[words.length - 2];
-  if (!name || !kw || kw.text.toUpperCase() !== 'FORMAT' || name.text === '') return sql;
-  return sql.slice(0, kw.start) + `FORMAT ${format}` + sql.slice(name.end);
+  if (!name || !kw || kw.text.toUpperCase() !== 'FORMAT' || name.text === '') return undefined;
+  return { name: name.text, start: kw.start, end: name.end };
+}
+
+/** `sql` with its trailing FORMAT clause (if any) naming `format` instead. */
+export function replaceTrailingFormat(sql: string, format: string): string {
+  const f = trailingFormatClause(sql);
+  return f ? sql.slice(0, f.start) + `FORMAT ${format}` + sql.slice(f.end) : sql;
 }
 
 /** A table name for SQL: `db.table`, already-quoted names, or plain names (quoted when needed). */
