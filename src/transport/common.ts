@@ -1,5 +1,5 @@
 // Small helpers every transport shares. No node:* imports (the HTTP transport runs in browsers).
-import { quoteIdentifier } from '../core/protocol/params.js';
+import { quoteIdentifier, skipComment } from '../core/protocol/params.js';
 
 let queryCounter = 0;
 
@@ -25,18 +25,14 @@ export function leadingWords(sql: string): string[] {
   while (i < n) {
     const ch = sql[i]!;
     if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\f' || ch === '(') i++;
-    else if ((ch === '-' && sql[i + 1] === '-') || ch === '#') {
+    else if (ch === '#') {
       const nl = sql.indexOf('\n', i);
       i = nl < 0 ? n : nl + 1;
-    } else if (ch === '/' && sql[i + 1] === '*') {
-      let depth = 1;
-      i += 2;
-      while (i < n && depth > 0) {
-        if (sql[i] === '/' && sql[i + 1] === '*') (depth++, (i += 2));
-        else if (sql[i] === '*' && sql[i + 1] === '/') (depth--, (i += 2));
-        else i++;
-      }
-    } else break;
+    } else {
+      const j = skipComment(sql, i);
+      if (j === i) break;
+      i = j;
+    }
   }
   return (/^([A-Za-z_][A-Za-z0-9_]*)(?:\s+([A-Za-z_][A-Za-z0-9_]*))?/.exec(sql.slice(i, i + 64)) ?? []).slice(1, 3).filter(Boolean).map((w) => w!.toUpperCase());
 }

@@ -638,6 +638,31 @@ function placeholderAt(sql: string, i: number): Placeholder | undefined {
   return undefined;
 }
 
+/**
+ * The index just after a `--` line comment or a block comment starting at `i` (ClickHouse's
+ * lexer allows nested block comments); `i` itself when none starts there.
+ */
+export function skipComment(sql: string, i: number): number {
+  const n = sql.length;
+  if (sql[i] === '-' && sql[i + 1] === '-') {
+    const nl = sql.indexOf('\n', i);
+    return nl < 0 ? n : nl + 1;
+  }
+  if (sql[i] !== '/' || sql[i + 1] !== '*') return i;
+  let depth = 1;
+  i += 2;
+  while (i < n && depth > 0) {
+    if (sql[i] === '/' && sql[i + 1] === '*') {
+      depth++;
+      i += 2;
+    } else if (sql[i] === '*' && sql[i + 1] === '/') {
+      depth--;
+      i += 2;
+    } else i++;
+  }
+  return i;
+}
+
 /** Visit every placeholder outside string literals, quoted identifiers and comments. */
 function scanPlaceholders(sql: string, visit: (p: Placeholder) => void): void {
   let i = 0;
@@ -646,22 +671,8 @@ function scanPlaceholders(sql: string, visit: (p: Placeholder) => void): void {
     const ch = sql[i]!;
     if (ch === "'" || ch === '"' || ch === '`') {
       i = skipQuoted(sql, i, ch);
-    } else if (ch === '-' && sql[i + 1] === '-') {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? n : nl + 1;
-    } else if (ch === '/' && sql[i + 1] === '*') {
-      // ClickHouse's lexer allows nested block comments.
-      let depth = 1;
-      i += 2;
-      while (i < n && depth > 0) {
-        if (sql[i] === '/' && sql[i + 1] === '*') {
-          depth++;
-          i += 2;
-        } else if (sql[i] === '*' && sql[i + 1] === '/') {
-          depth--;
-          i += 2;
-        } else i++;
-      }
+    } else if ((ch === '-' && sql[i + 1] === '-') || (ch === '/' && sql[i + 1] === '*')) {
+      i = skipComment(sql, i);
     } else if (ch === '{') {
       const p = placeholderAt(sql, i);
       if (p) {
