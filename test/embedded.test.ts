@@ -138,6 +138,26 @@ test('embedded: insert rows, columns, blocks and raw Native; read back', { skip 
   }
 });
 
+test('embedded: insert into Nested columns, kept whole (flatten_nested = 0) and flattened', { skip }, async () => {
+  const c = createClient({ url: 'chdb:' });
+  try {
+    await c.command({ query: 'DROP TABLE IF EXISTS emb_nested_whole' });
+    await c.command({ query: 'DROP TABLE IF EXISTS emb_nested_flat' });
+    await c.command({ query: 'CREATE TABLE emb_nested_whole (i UInt8, n Nested(a UInt8, b String)) ENGINE = Memory', clickhouse_settings: { flatten_nested: 0 } });
+    await c.command({ query: 'CREATE TABLE emb_nested_flat (i UInt8, n Nested(a UInt8, b String)) ENGINE = Memory' });
+    await c.insert({ table: 'emb_nested_whole', values: [{ i: 2, n: [{ a: 1, b: 'x' }, { a: 3, b: 'y' }] }] });
+    await c.insert({ table: 'emb_nested_flat', values: [{ i: 2, 'n.a': [1, 3], 'n.b': ['x', 'y'] }] });
+    for (const t of ['emb_nested_whole', 'emb_nested_flat']) {
+      const [r] = await (await c.query({ query: `SELECT i, toString(n.a) AS a, toString(n.b) AS b FROM ${t}` })).json();
+      assert.deepEqual(r, { i: 2, a: '[1,3]', b: "['x','y']" }, t);
+    }
+  } finally {
+    await c.command({ query: 'DROP TABLE IF EXISTS emb_nested_whole' });
+    await c.command({ query: 'DROP TABLE IF EXISTS emb_nested_flat' });
+    await c.close();
+  }
+});
+
 test('embedded: errors carry the engine code and name', { skip }, async () => {
   const c = createClient({ url: 'chdb:' });
   try {

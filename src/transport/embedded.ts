@@ -675,7 +675,9 @@ export class EmbeddedTransport implements Transport {
       const structure = header.map((h) => `${quoteIdentifier(h.name)} ${h.type}`).join(', ');
       const cols = header.map((h) => quoteIdentifier(h.name)).join(', ');
       const sql = `INSERT INTO ${quoteTable(req.table)} (${cols}) SELECT * FROM file(${quoteString(file)}, 'Native', ${quoteString(structure)})`;
-      const r = await this.run(sql, { format: 'Null', selectLike: true, ...opt(req.clickhouse_settings, signal) });
+      // flatten_nested = 0: a Nested(…) column of the structure stays one column (as the header
+      // and the bytes have it) instead of becoming one array per field.
+      const r = await this.run(sql, { format: 'Null', selectLike: true, ...opt({ flatten_nested: 0, ...req.clickhouse_settings }, signal) });
       progress.elapsedNs = Math.round(r.elapsed * 1e9);
       return { rows, queryId, progress };
     } finally {
