@@ -57,6 +57,39 @@ test('a SELECT whose connection dies before any byte of its result is retried on
   }
 });
 
+test('command() and ping() on a connection that dies before any reply are retried once, as a SELECT', async (t) => {
+  const srv = file.server();
+  if (!srv) return t.skip('no ClickHouse server');
+  for (const run of [(c: ReturnType<typeof createClient>) => c.command({ query: 'SELECT 1' }), (c: ReturnType<typeof createClient>) => c.ping()]) {
+    const proxy = await flakyProxy(srv);
+    const c = createClient({ url: `clickhouse://127.0.0.1:${proxy.port}` });
+    try {
+      await run(c);
+      assert.equal(proxy.connections(), 2, 'the first connection was dropped, the second served it');
+    } finally {
+      await c.close();
+      proxy.close();
+    }
+  }
+});
+
+test('command() with an INSERT … SELECT is never retried', async (t) => {
+  const srv = file.server();
+  if (!srv) return t.skip('no ClickHouse server');
+  const table = `chwire_retry_cmd_${process.pid}`;
+  await serverQuery(`CREATE TABLE IF NOT EXISTS ${table} (x UInt8) ENGINE = Memory`);
+  const proxy = await flakyProxy(srv);
+  const c = createClient({ url: `clickhouse://127.0.0.1:${proxy.port}` });
+  try {
+    await assert.rejects(c.command({ query: `INSERT INTO ${table} SELECT 1` }), (e: unknown) => e instanceof ConnectionError);
+    assert.equal(proxy.connections(), 1, 'no second attempt');
+  } finally {
+    await c.close();
+    proxy.close();
+    await serverQuery(`DROP TABLE IF EXISTS ${table}`);
+  }
+});
+
 test('an INSERT is never retried: it rejects and inserts nothing', async (t) => {
   const srv = file.server();
   if (!srv) return t.skip('no ClickHouse server');

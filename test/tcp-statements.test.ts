@@ -4,8 +4,9 @@
 // Native inserts split anywhere, placeholders without values, a FORMAT clause over HTTP, and a
 // column named __proto__.
 import { test } from 'node:test';
+import * as net from 'node:net';
 import assert from 'node:assert/strict';
-import { createClient, encodeNative } from '../src/index.js';
+import { ConnectionError, createClient, encodeNative } from '../src/index.js';
 import { serverExec, serverQuery, serverTestFile } from './helpers/server.js';
 import { leadingWords, replaceTrailingFormat } from '../src/transport/common.js';
 
@@ -214,6 +215,27 @@ test('rows as arrays: duplicate column names give no key warning', async (t) => 
     assert.deepEqual(warnings, []);
   } finally {
     console.warn = warn;
+    await c.close();
+  }
+});
+
+test('one failure reaching several callers: each gets its own error with its own caller', async () => {
+  // A port nobody listens on, over HTTP with compression: the server-info step that picks the
+  // response compression is shared by the callers waiting for it.
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const c = createClient({ url: `http://127.0.0.1:${port}`, compression: 'lz4' });
+  try {
+    const errors = await Promise.all([0, 1, 2, 3].map(() => c.query({ query: 'SELECT 1' }).then(() => null, (e: Error) => e)));
+    for (const e of errors) {
+      assert.ok(e instanceof ConnectionError, String(e));
+      assert.equal(e.code, 'CHWIRE_CONNECTION_REFUSED');
+      assert.equal(e.stack!.split('--- caller ---').length, 2, e.stack);
+    }
+    assert.equal(new Set(errors).size, 4, 'four error objects');
+  } finally {
     await c.close();
   }
 });

@@ -89,10 +89,13 @@ describe('TLS and mTLS against ClickHouse 18.16', { concurrency: false }, () => 
     for (const [name, extra] of [
       ['no client certificate', {}],
       ['a rogue client certificate', { cert: srv.rogueCert, key: srv.rogueKey }],
+      // Refused by Node's TLS itself before connecting: still a ConnectionError naming the host.
+      ['a key that does not match its certificate', { cert: srv.clientCert, key: srv.rogueKey }],
     ] as const) {
       await using(createClient({ url, tls: { ca_cert: srv.ca, servername: srv.servername, ...extra }, connect_timeout: 3000 }), async (c) => {
         await assert.rejects(c.query({ query: 'SELECT 1' }), (e: unknown) => {
           assert.ok(e instanceof ConnectionError, `${name}: ${String(e)}`);
+          assert.ok(e.message.includes(`${srv.host}:${srv.tlsPortStrict}`), e.message);
           return true;
         });
       });

@@ -97,10 +97,28 @@ function withCallerStack<T>(p: Promise<T>): Promise<T> {
   return p.catch((e: unknown) => {
     if (e instanceof Error && here.stack) {
       const caller = here.stack.split('\n').slice(2).join('\n');
-      e.stack = `${e.stack ?? `${e.name}: ${e.message}`}\n    --- caller ---\n${caller}`;
+      // One error may reach several callers (a shared connect or server-info step): each gets
+      // its own copy with its own caller, rather than one stack collecting every caller's.
+      const own = annotated.has(e) ? copyError(e) : e;
+      const base = annotated.get(e) ?? e.stack ?? `${e.name}: ${e.message}`;
+      annotated.set(own, base);
+      own.stack = `${base}\n    --- caller ---\n${caller}`;
+      throw own;
     }
     throw e;
   });
+}
+
+/** Errors already given a caller, with their stack from before. */
+const annotated = new WeakMap<Error, string>();
+
+/** The same error (class, code, fields, cause) as a new object. */
+function copyError(e: Error): Error {
+  const c = Object.create(Object.getPrototypeOf(e) as object) as Error;
+  Object.assign(c, e);
+  Object.defineProperty(c, 'message', { value: e.message, writable: true, configurable: true });
+  if ('cause' in e) Object.defineProperty(c, 'cause', { value: e.cause, writable: true, configurable: true });
+  return c;
 }
 
 export class ClickHouseClient {

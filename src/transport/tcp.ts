@@ -163,7 +163,17 @@ class NodeConnection {
         if (t.ca_cert) opts.ca = toPem(t.ca_cert);
         if (t.cert) opts.cert = toPem(t.cert);
         if (t.key) opts.key = toPem(t.key);
-        this.socket = tls.connect(opts, onConnect);
+        try {
+          this.socket = tls.connect(opts, onConnect);
+        } catch (e) {
+          // Bad TLS material (a key that does not match its certificate, unreadable PEM) throws here.
+          const msg = e instanceof Error ? e.message : String(e);
+          clearTimeout(timer);
+          done = true;
+          this.closed = true;
+          reject(new ConnectionError(`TLS setup for ${ep.host}:${ep.port} failed: ${msg}`, { cause: e }, 'CHWIRE_TLS'));
+          return;
+        }
       } else {
         // The kernel copies straight into the Connection's inbound buffer (already sized and
         // aligned for the block being read): one copy per byte, no allocation per read.
@@ -1079,7 +1089,10 @@ export class TcpTransport implements Transport {
     const queryId = p.query_id ?? newQueryId();
     const progress = emptyProgress();
     const summary: QuerySummary = { progress, elapsedMs: 0, queryId };
-    const events = new TcpQuery(this.pool, this.options, (c) => this.request(c, p, queryId), p.abort_signal, { recycle: true }, false, isInsertStatement(p.query), p.session_id);
+    const insert = isInsertStatement(p.query);
+    // Like a query: a read that failed before any event (a stale pooled socket) is retried once on
+    // a fresh connection — never an INSERT, never within a session (its state would be lost).
+    const events = new TcpQuery(this.pool, this.options, (c) => this.request(c, p, queryId), p.abort_signal, { recycle: true }, !insert && p.session_id === undefined, insert, p.session_id);
     for await (const e of { [Symbol.asyncIterator]: () => events }) {
       if (e.type === 'progress') {
         addProgress(progress, e.progress);
@@ -1207,6 +1220,16 @@ export class TcpTransport implements Transport {
   }
 
   async ping(): Promise<boolean> {
+    try {
+      return await this.pingOnce();
+    } catch (e) {
+      // A stale pooled socket: once more, on a fresh connection (a refused one is not retried).
+      if (!(e instanceof ConnectionError) || e.code === 'CHWIRE_CONNECTION_REFUSED') throw e;
+      return this.pingOnce();
+    }
+  }
+
+  private async pingOnce(): Promise<boolean> {
     const c = await this.pool.acquire();
     try {
       c.conn.ping();
