@@ -95,7 +95,7 @@ describe('TLS and mTLS against ClickHouse 18.16', { concurrency: false }, () => 
       await using(createClient({ url, tls: { ca_cert: srv.ca, servername: srv.servername, ...extra }, connect_timeout: 3000 }), async (c) => {
         await assert.rejects(c.query({ query: 'SELECT 1' }), (e: unknown) => {
           assert.ok(e instanceof ConnectionError, `${name}: ${String(e)}`);
-          assert.ok(e.message.includes(`${srv.host}:${srv.tlsPortStrict}`), e.message);
+          assert.ok(e.message.includes(`${srv!.host}:${srv!.tlsPortStrict}`), e.message);
           return true;
         });
       });

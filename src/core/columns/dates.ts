@@ -4,7 +4,8 @@ import type { Writer } from '../io/writer.js';
 import type { TypeNode } from '../types/type-node.js';
 import { type Codec, type ValueOptions, type ValueReader, RowValueError, mapArray, noPrefix } from './column.js';
 import { type FixedData, type TypedCtor, typedOf, writeFixed, fixedBody } from './fixed.js';
-import { dateTimeFormatter, formatDays, parseDateTime, parseDays, zoneForInsert } from './timezone.js';
+import { DecodeError } from '../errors.js';
+import { MAX_LOCAL, MIN_LOCAL, dateTimeFormatter, formatDays, localToEpoch, parseDateTime, parseDays, zoneForInsert } from './timezone.js';
 
 function quoteTz(tz: string): string {
   return "'" + tz.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
@@ -133,30 +134,50 @@ export function formatTicks(ticks: bigint, p: number, tz: string | undefined): s
   return ticksFormatter(p, tz)(ticks);
 }
 
-/** DateTime64's documented range, in UTC epoch seconds: 1900-01-01 00:00:00 .. 2300-01-01 00:00:00 (exclusive). */
-const DT64_MIN_SEC = -2208988800n;
-const DT64_END_SEC = 10413792000n;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
+/** A JS Date holds ±8.64e15 ms. */
+const DATE_MAX_MS = 8.64e15;
 
 export function makeDateTime64Codec(node: TypeNode, precision: number, tz: string | undefined): Codec<FixedData> {
   const typeName = tz === undefined ? `DateTime64(${precision})` : `DateTime64(${precision}, ${quoteTz(tz)})`;
   const i64 = BigInt64Array as unknown as TypedCtor;
   const scale = 10n ** BigInt(precision);
   const scaleNum = Number(scale);
-  // Dates, strings and numbers must fall in the documented range (for precision 9, Int64 ends at 2262-04-11).
-  const minTicks = DT64_MIN_SEC * scale;
-  const maxTicks = DT64_END_SEC * scale - 1n < INT64_MAX ? DT64_END_SEC * scale - 1n : INT64_MAX;
-  const rangeMsg = `out of range for ${typeName} (${formatTicks(minTicks, precision, undefined)} .. ${formatTicks(maxTicks, precision, undefined)} UTC)`;
+  // Insert range: ticks whose wall time in the zone of the insert is 0000-01-01 00:00:00 ..
+  // 9999-12-31 23:59:59.(9) and that fit Int64. 26.7 stores any of them as sent and prints them
+  // back unchanged (it clamps the text of other ticks to those ends; parsing text it accepts the same
+  // wall times and fails on Int64 overflow), so the range depends on the zone, not on UTC.
+  let rangeZone: string | undefined | null = null;
+  let range: [bigint, bigint, string] = [0n, 0n, ''];
+  const rangeFor = (zone: string | undefined): [bigint, bigint, string] => {
+    if (zone !== rangeZone) {
+      const lo = BigInt(localToEpoch(zone, MIN_LOCAL)) * scale;
+      const hi = BigInt(localToEpoch(zone, MAX_LOCAL)) * scale + scale - 1n;
+      const min = lo > INT64_MIN ? lo : INT64_MIN;
+      const max = hi < INT64_MAX ? hi : INT64_MAX;
+      const msg = `out of range for ${typeName} (${formatTicks(min, precision, zone)} .. ${formatTicks(max, precision, zone)} ${zone ?? 'UTC'})`;
+      rangeZone = zone;
+      range = [min, max, msg];
+    }
+    return range;
+  };
   const msDiv = precision >= 3 ? 10n ** BigInt(precision - 3) : 1n;
   const msMul = precision < 3 ? 10 ** (3 - precision) : 1;
+  const beyondDate = (t: bigint): DecodeError =>
+    new DecodeError(`${typeName} value ${t} (ticks) is beyond the range of a JS Date (±8.64e15 ms); read it with dates: 'string' or 'bigint'`, 'CHWIRE_VALUE_RANGE');
   const toDate = (t: bigint): Date => {
-    if (precision >= 3) {
-      let ms = t / msDiv;
-      if (t < 0n && t % msDiv !== 0n) ms -= 1n;
-      return new Date(Number(ms));
+    let ms: number;
+    if (precision === 3) ms = Number(t);
+    else if (precision < 3) ms = Number(t) * msMul;
+    else {
+      let q = t / msDiv;
+      if (t < 0n && t % msDiv !== 0n) q -= 1n;
+      ms = Number(q);
     }
-    return new Date(Number(t) * msMul);
+    // One range test per value: a Date beyond it would be Invalid Date.
+    if (!(Math.abs(ms) <= DATE_MAX_MS)) throw beyondDate(t);
+    return new Date(ms);
   };
   const convert = (o: ValueOptions): ((t: bigint) => unknown) => {
     const asString = o.dates === 'string' || ((o.dates === undefined || o.dates === 'default') && precision > 3);
@@ -180,6 +201,7 @@ export function makeDateTime64Codec(node: TypeNode, precision: number, tz: strin
     fromValues(values) {
       const n = values.length;
       const t = new BigInt64Array(n);
+      const zone = zoneForInsert(tz);
       for (let i = 0; i < n; i++) {
         const v = values[i];
         let ticks: bigint | undefined;
@@ -187,16 +209,15 @@ export function makeDateTime64Codec(node: TypeNode, precision: number, tz: strin
           const ms = v.getTime();
           if (!Number.isNaN(ms)) ticks = precision >= 3 ? BigInt(ms) * msDiv : BigInt(Math.floor(ms / msMul));
         } else if (typeof v === 'bigint') {
-          // Raw ticks: only Int64 is enforced, so whatever the server stores round-trips.
+          // Raw ticks: Int64 first, then the same range as every other form.
           if (v < INT64_MIN || v > INT64_MAX) throw new RowValueError(i, v, `out of range for ${typeName} ticks (Int64)`);
-          t[i] = v;
-          continue;
+          ticks = v;
         } else if (typeof v === 'number' && Number.isFinite(v)) {
           const x = Math.round(v * scaleNum);
-          if (!Number.isFinite(x)) throw new RowValueError(i, v, rangeMsg);
+          if (!Number.isFinite(x)) throw new RowValueError(i, v, rangeFor(zone)[2]);
           ticks = BigInt(x);
         } else if (typeof v === 'string') {
-          const p = parseDateTime(v, zoneForInsert(tz));
+          const p = parseDateTime(v, zone);
           if (p) {
             const frac = p[1].slice(0, precision).padEnd(precision, '0');
             if (/[1-9]/.test(p[1].slice(precision))) throw new RowValueError(i, v, `has more than ${precision} fractional digits`);
@@ -204,7 +225,8 @@ export function makeDateTime64Codec(node: TypeNode, precision: number, tz: strin
           }
         }
         if (ticks === undefined) throw new RowValueError(i, v, 'not a date-time (Date, string, epoch seconds or bigint ticks)');
-        if (ticks < minTicks || ticks > maxTicks) throw new RowValueError(i, v, rangeMsg);
+        const [min, max, msg] = rangeFor(zone);
+        if (ticks < min || ticks > max) throw new RowValueError(i, v, msg);
         t[i] = ticks;
       }
       return { bytes: new Uint8Array(t.buffer), rows: n, typed: t };

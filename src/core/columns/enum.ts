@@ -48,6 +48,7 @@ export function makeEnumCodec(node: TypeNode, typeName: string): Codec<FixedData
         let x: number | undefined;
         if (typeof v === 'string') x = byName.get(v);
         else if (typeof v === 'number' && byValue.has(v)) x = v;
+        else if (typeof v === 'bigint' && v >= -32768n && v < 32768n && byValue.has(Number(v))) x = Number(v);
         if (x === undefined) throw new RowValueError(i, v, `not an element of ${typeName}`);
         t[i] = x;
       }

@@ -15,6 +15,7 @@ import { decodeBinaryType, encodeBinaryType } from '../types/binary-encoding.js'
 import type { TypeArg, TypeNode } from '../types/type-node.js';
 import { type AnyCodec, type ValueOptions, RowValueError, hasField, putOwn } from './column.js';
 import { codecForType } from './registry.js';
+import { checkObjectKeys, keyText } from './map.js';
 import { compareBytes } from '../types/printer.js';
 
 export interface RowBinary {
@@ -149,14 +150,17 @@ function buildRowBinary(node0: TypeNode): RowBinary {
     case 'Map': {
       const k = rowBinaryFor(argType(node, 0));
       const val = rowBinaryFor(argType(node, 1));
+      const mapType = printType(node);
+      const keyType = printType(argType(node, 0));
       return {
         read(c, o) {
           const n = maxCount(c, c.varuint('map size'), 'map');
           if (o.maps === 'object') {
+            checkObjectKeys(mapType, keyType);
             const obj: Record<string, unknown> = {};
             for (let i = 0; i < n; i++) {
               const key = k.read(c, o);
-              putOwn(obj, String(key), val.read(c, o));
+              putOwn(obj, keyText(key), val.read(c, o));
             }
             return obj;
           }
@@ -194,6 +198,8 @@ function buildRowBinary(node0: TypeNode): RowBinary {
           return elems.map((e) => e.read(c, o));
         },
         write(w, v) {
+          if (named && !Array.isArray(v) && v !== null && typeof v === 'object')
+            for (const key of Object.keys(v)) if (!names.includes(key)) throw new RowValueError(0, v, `has key ${JSON.stringify(key)}, which is not an element of ${printType(node)}`);
           for (let i = 0; i < elems.length; i++) {
             const x = Array.isArray(v) ? v[i] : named && v !== null && typeof v === 'object' ? (hasField(v, names[i]!) ? (v as Record<string, unknown>)[names[i]!] : undefined) : undefined;
             if (x === undefined && !Array.isArray(v)) throw new RowValueError(0, v, 'not a tuple');

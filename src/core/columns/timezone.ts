@@ -174,8 +174,8 @@ export function formatDays(days: number): string {
 }
 
 /** Local wall-clock seconds shown for DateTime64: ClickHouse clamps to 0000-01-01 00:00:00 .. 9999-12-31 23:59:59. */
-const MIN_LOCAL = -62167219200;
-const MAX_LOCAL = 253402300799;
+export const MIN_LOCAL = -62167219200;
+export const MAX_LOCAL = 253402300799;
 
 /**
  * A formatter of epoch seconds (integers) as 'YYYY-MM-DD HH:MM:SS' in tz.

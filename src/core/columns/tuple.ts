@@ -14,6 +14,8 @@ export interface TupleData {
 export function makeTupleCodec(node: TypeNode, typeName: string, elements: AnyCodec[], names: (string | undefined)[]): Codec<TupleData> {
   const named = names.length > 0 && names.every((n) => n !== undefined && n !== '');
   const k = elements.length;
+  const nameSet = new Set(names);
+  const extraKey = (key: string): string => `has key ${JSON.stringify(key)}, which is not an element of ${typeName} (${names.join(', ')})`;
   const rowValue = (d: TupleData, i: number, o: ValueOptions): unknown => {
     if (named) {
       const obj: Record<string, unknown> = {};
@@ -70,6 +72,8 @@ export function makeTupleCodec(node: TypeNode, typeName: string, elements: AnyCo
             if (!hasField(v, name)) throw new RowValueError(i, v, `tuple element '${name}' is missing`);
             cols[j]![i] = (v as Record<string, unknown>)[name];
           }
+          // A key that is no element would be dropped silently: refuse it, as insert() does for row keys.
+          for (const key of Object.keys(v)) if (!nameSet.has(key)) throw new RowValueError(i, v, extraKey(key));
         } else throw new RowValueError(i, v, named ? 'not an array or object for a named tuple' : 'not an array for a tuple');
       }
       const out: unknown[] = [];

@@ -406,8 +406,10 @@ function parseInstant(s: string): [number, string] | undefined {
 /** DateTime64(p) of ticks of 10^-p s since the epoch: a UTC wall time, moved to tz. */
 function dateTime64Expr(ticks: bigint, p: number, tz: string | undefined, ctx: BindContext, value: unknown): string {
   const scale = 10n ** BigInt(p);
-  // The documented range, 1900-01-01 .. 2299-12-31 UTC.
-  if (ticks < -2208988800n * scale || ticks >= 10413792000n * scale) throw badParam(ctx, value, `is out of range for DateTime64`);
+  // What the engine stores and prints back unchanged (as insert() checks): years 0000..9999, ticks in Int64.
+  const int64 = 1n << 63n;
+  if (ticks < -62167219200n * scale || ticks >= 253402300800n * scale || ticks < -int64 || ticks >= int64)
+    throw badParam(ctx, value, `is out of range for DateTime64(${p})`);
   const utc = `toDateTime64(${quoteString(formatTicks(ticks, p, undefined))}, ${p}, 'UTC')`;
   return tz ? `toTimeZone(${utc}, ${tz})` : utc;
 }
