@@ -3,7 +3,7 @@
 // maps: 'object'. The engine (chDB, ClickHouse 26.7) is the oracle where it can be.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeNative, encodeNative, DecodeError, EncodeError } from '../src/index.js';
+import { decodeNative, encodeNative, ChwireError, DecodeError, EncodeError } from '../src/index.js';
 import { engineJSON, engineNative, engineReadNative, hasEngine } from './helpers/engine.js';
 
 type Col = { get(i: number): unknown; toArray(): ArrayLike<unknown>; reader(): (i: number) => unknown; withOptions(o: object): Col };
@@ -216,4 +216,22 @@ test("maps: 'object' inside Dynamic (RowBinary): composite keys refused, Date ke
   const [tk, dk] = b!.columns as unknown as Col[];
   readsThrow(tk!, [0], (e: unknown) => e instanceof DecodeError && /maps: 'object' needs scalar keys, not Tuple\(UInt8, String\)/.test(e.message));
   assert.deepEqual(dk!.get(0), { '2024-01-01T00:00:00.000Z': 2 });
+});
+
+test('a time zone Intl does not know is a ChwireError (CHWIRE_UNKNOWN_TIMEZONE) when wall time is needed', async () => {
+  // DateTime('Bad/Zone'), one row (value 1), as a server could send it.
+  const bytes = new Uint8Array(Buffer.from('01010163144461746554696d6528274261642f5a6f6e65272901000000', 'hex'));
+  const [b] = decodeNative(bytes, { dates: 'string' });
+  const col = b!.columns[0]!;
+  for (const read of [() => col.get(0), () => col.toArray()]) {
+    assert.throws(read, (e: unknown) => e instanceof ChwireError && e.code === 'CHWIRE_UNKNOWN_TIMEZONE' && /'Bad\/Zone'/.test(e.message));
+  }
+  // An instant needs no zone.
+  assert.deepEqual(decodeNative(bytes)[0]!.columns[0]!.get(0), new Date(1000));
+});
+
+test('an Enum type naming a value or a name twice is refused, as ClickHouse refuses it', () => {
+  for (const t of ["Enum8('a' = 1, 'b' = 1)", "Enum16('a' = 1, 'a' = 2)"]) {
+    assert.throws(() => encodeNative({ columns: [{ name: 'e', type: t, values: ['a'] }] }), (e: unknown) => e instanceof ChwireError && /given twice/.test(e.message), t);
+  }
 });

@@ -34,8 +34,8 @@ export class TypeParseError extends ChwireError {
 
 /** A well-formed type name chwire has no codec for. */
 export class UnsupportedTypeError extends ChwireError {
-  constructor(message: string) {
-    super('CHWIRE_UNSUPPORTED_TYPE', message);
+  constructor(message: string, code = 'CHWIRE_UNSUPPORTED_TYPE', cause?: unknown) {
+    super(code, message, cause === undefined ? undefined : { cause });
   }
 }
 

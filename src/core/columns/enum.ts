@@ -16,6 +16,9 @@ export function makeEnumCodec(node: TypeNode, typeName: string): Codec<FixedData
     if (a.kind !== 'enum') throw new TypeParseError(`'${typeName}': enum elements must be 'name' = value`);
     const lim = is8 ? 128 : 32768;
     if (a.value < -lim || a.value >= lim) throw new TypeParseError(`'${typeName}': value ${a.value} out of range`);
+    // As ClickHouse: each name and each value once (else a value would read back as another name).
+    if (byValue.has(a.value)) throw new TypeParseError(`'${typeName}': value ${a.value} is given twice`);
+    if (byName.has(a.name)) throw new TypeParseError(`'${typeName}': name '${a.name}' is given twice`);
     byValue.set(a.value, a.name);
     byName.set(a.name, a.value);
   }

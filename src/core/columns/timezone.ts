@@ -6,6 +6,8 @@
 // found to the second by bisection. Exact unless a zone changed offset and back
 // within one hour.
 
+import { UnsupportedTypeError } from '../errors.js';
+
 const BUCKET = 3600;
 /** Offset lookups are clamped to this (seconds); beyond it Date cannot represent the instant. */
 const MAX_LOOKUP = 8.64e12 - 2 * 86400;
@@ -16,7 +18,16 @@ function formatter(tz: string): Intl.DateTimeFormat {
   let f = formatters.get(tz);
   if (!f) {
     // Only the offset is read: 'GMT', 'GMT+05:30', 'GMT-00:44:30'.
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' });
+    try {
+      f = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' });
+    } catch (e) {
+      // ClickHouse's tzdata has zones ICU lacks ('Factory', 'posixrules', 'localtime').
+      throw new UnsupportedTypeError(
+        `time zone '${tz}' is unknown to this JavaScript engine (Intl): its wall times cannot be computed here; read such values as instants (dates: 'Date') or numbers (dates: 'bigint')`,
+        'CHWIRE_UNKNOWN_TIMEZONE',
+        e,
+      );
+    }
     formatters.set(tz, f);
   }
   return f;
