@@ -17,4 +17,10 @@ export const Limits = {
   maxArrayElements: 0xffffffff,
   /** ClickHouse caps a compressed frame at 1 GiB. */
   maxFrameBytes: 1 << 30,
+  /**
+   * Inbound buffers are never allocated more than max(this, bytes received) ahead of the
+   * bytes received: a declared size (rows × width, a String length, a frame size) alone
+   * allocates at most this much; a body that keeps arriving grows geometrically.
+   */
+  maxAllocAheadBytes: 64 * 1024 * 1024,
 } as const;

@@ -19,7 +19,7 @@
 //                             min(total, capacity) samples of the argument's width
 //   -If combinator: the base function's state (the condition argument dropped);
 //   Nullable arguments (except count): UInt8 flag, then the state when the flag is 1.
-import { DecodeError, UnsupportedTypeError, isNeedMore } from '../errors.js';
+import { DecodeError, NEED_MORE, UnsupportedTypeError, isNeedMore } from '../errors.js';
 import { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import { printType } from '../types/index.js';
@@ -280,6 +280,11 @@ export function makeAggregateFunctionCodec(node: TypeNode, typeName: string): Co
     readPrefix: noPrefix,
     decode(c, rows) {
       const start = c.pos;
+      // Every state takes at least one byte: no per-row arrays for rows the bytes cannot hold yet.
+      if (c.end - start < rows) {
+        c.wantPos = start + rows;
+        throw NEED_MORE;
+      }
       const starts = new Uint32Array(rows);
       const ends = new Uint32Array(rows);
       for (let i = 0; i < rows; i++) {

@@ -1,9 +1,12 @@
 // A resumable frame decoder: bytes arrive in arbitrary pieces; each complete
 // frame is checked and decompressed exactly once. Frames wholly inside a pushed
 // chunk are decoded in place; only a frame split across chunks is assembled,
-// into a buffer of exactly its own size, allocated once its header (and so its
-// checked size) is known. Memory held between pushes: at most one frame.
+// into a buffer of its own size, allocated once its header (and so its checked
+// size) is known — but never more than max(Limits.maxAllocAheadBytes, bytes held)
+// ahead of the bytes received (a larger frame's buffer grows geometrically as it
+// arrives). Memory held between pushes: at most one frame.
 import { CompressionError } from '../errors.js';
+import { Limits } from '../limits.js';
 import type { CodecSet } from './codec.js';
 import {
   FRAME_PREFIX_BYTES,
@@ -20,7 +23,7 @@ export class FrameDecoder {
   /** The first bytes of a split frame, until its header is complete. */
   private readonly prefix = new Uint8Array(FRAME_PREFIX_BYTES);
   private prefixLen = 0;
-  /** A split frame being assembled, once its header has been read. */
+  /** A split frame being assembled, once its header has been read (capacity ≤ its frameBytes). */
   private frame: Uint8Array | null = null;
   private frameHeader: FrameHeader | null = null;
   private frameLen = 0;
@@ -69,6 +72,29 @@ export class FrameDecoder {
     }
   }
 
+  /** Start assembling a split frame from its first bytes `head`; `more` bytes of it are at hand besides. */
+  private startFrame(h: FrameHeader, head: Uint8Array, more: number): void {
+    const have = head.length + more;
+    // The declared size is not trusted for allocation: at most the cap beyond what is at hand.
+    const frame = new Uint8Array(Math.min(h.frameBytes, have + Limits.maxAllocAheadBytes));
+    frame.set(head);
+    this.frame = frame;
+    this.frameHeader = h;
+    this.frameLen = head.length;
+  }
+
+  /** The split frame's buffer, grown (geometrically, ≤ its frameBytes) to hold `more` bytes after frameLen. */
+  private room(more: number): Uint8Array {
+    const frame = this.frame!;
+    const want = this.frameLen + more;
+    if (want <= frame.length) return frame;
+    const held = this.frameLen;
+    const next = new Uint8Array(Math.min(this.frameHeader!.frameBytes, Math.max(want, held + Math.max(Limits.maxAllocAheadBytes, held))));
+    next.set(frame.subarray(0, held));
+    this.frame = next;
+    return next;
+  }
+
   private pushInner(chunk: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
     let pos = 0;
@@ -81,20 +107,17 @@ export class FrameDecoder {
       pos = take;
       if (this.prefixLen < FRAME_PREFIX_BYTES) return out;
       const h = readFrameHeader(this.prefix, 0, this.limits);
-      this.frame = new Uint8Array(h.frameBytes);
-      this.frame.set(this.prefix);
-      this.frameHeader = h;
-      this.frameLen = FRAME_PREFIX_BYTES;
+      this.startFrame(h, this.prefix, n - pos);
       this.prefixLen = 0;
     }
     if (this.frame !== null) {
-      const frame = this.frame;
-      const take = Math.min(frame.length - this.frameLen, n - pos);
+      const h = this.frameHeader!;
+      const take = Math.min(h.frameBytes - this.frameLen, n - pos);
+      const frame = this.room(take);
       frame.set(chunk.subarray(pos, pos + take), this.frameLen);
       this.frameLen += take;
       pos += take;
-      if (this.frameLen < frame.length) return out;
-      const h = this.frameHeader!;
+      if (this.frameLen < h.frameBytes) return out;
       this.frame = null;
       this.frameHeader = null;
       this.frameLen = 0;
@@ -104,11 +127,7 @@ export class FrameDecoder {
     while (n - pos >= FRAME_PREFIX_BYTES) {
       const h = readFrameHeader(chunk, pos, this.limits);
       if (n - pos < h.frameBytes) {
-        const frame = new Uint8Array(h.frameBytes);
-        frame.set(chunk.subarray(pos));
-        this.frame = frame;
-        this.frameHeader = h;
-        this.frameLen = n - pos;
+        this.startFrame(h, chunk.subarray(pos), 0);
         return out;
       }
       out.push(decodeFrameBody(chunk, pos, h, this.codecs));

@@ -9,7 +9,7 @@
 import { CompressionError } from '../errors.js';
 import { Limits } from '../limits.js';
 import { cityHash128Into, cityHash128Matches } from './cityhash.js';
-import { sizeMismatch, type CodecSet, type CompressionCodec } from './codec.js';
+import { CompressionMethod, sizeMismatch, type CodecSet, type CompressionCodec } from './codec.js';
 
 export const CHECKSUM_BYTES = 16;
 /** Method byte plus the two sizes. */
@@ -46,6 +46,29 @@ export function resolveLimits(limits?: FrameLimits): Required<FrameLimits> {
   return { maxDecompressedBytes: Math.min(d, cap), maxCompressedBytes: Math.min(c, cap) };
 }
 
+/** ZSTD's largest block output (Block_Maximum_Size, RFC 8878 §3.1.1.2.4). */
+const ZSTD_MAX_BLOCK = 128 * 1024;
+
+/**
+ * The most bytes a payload of `n` bytes can decompress to in the method's format (methods
+ * unknown here: no bound; decodeFrameBody refuses them before allocating). A declared size
+ * above it is refused before anything is allocated for it.
+ */
+function maxDecompressedFor(method: number, n: number): number {
+  switch (method) {
+    case CompressionMethod.None:
+      return n;
+    case CompressionMethod.LZ4:
+      // Each input byte makes at most 255 output bytes: a literal makes one; a match's
+      // token + offset (3 bytes) at most 19, each 255-continuation byte at most 255 more.
+      return n * 255;
+    case CompressionMethod.ZSTD:
+      // Every block that makes output has a 3-byte header and ≥ 1 content byte, and makes ≤ 128 KiB.
+      return Math.floor(n / 4) * ZSTD_MAX_BLOCK;
+  }
+  return Infinity;
+}
+
 /**
  * Reads and checks the sizes of the frame at buf[offset] (needs FRAME_PREFIX_BYTES
  * there). Sizes are checked here, before the payload arrives or anything is
@@ -80,6 +103,13 @@ export function readFrameHeader(buf: Uint8Array, offset: number, limits: Require
       'CHWIRE_FRAME_SIZE',
     );
   }
+  const most = maxDecompressedFor(method, compressedSize - HEADER_BYTES);
+  if (decompressedSize > most) {
+    throw new CompressionError(
+      `compressed frame declares ${decompressedSize} decompressed bytes, more than ${hex(method)} can make of ${compressedSize - HEADER_BYTES} payload bytes (${most})`,
+      'CHWIRE_FRAME_SIZE',
+    );
+  }
   return { method, compressedSize, decompressedSize, frameBytes: CHECKSUM_BYTES + compressedSize };
 }
 
@@ -100,6 +130,7 @@ export function decodeFrameBody(buf: Uint8Array, offset: number, h: FrameHeader,
       'CHWIRE_UNKNOWN_COMPRESSION_METHOD',
     );
   }
+  if (h.method === CompressionMethod.ZSTD) checkZstdFrameSize(buf, start + HEADER_BYTES, start + h.compressedSize, h.decompressedSize);
   if (codec.decompressPrefixed) {
     // The 4 bytes before the payload are the decompressed size: no copy of the input.
     const out = codec.decompressPrefixed(buf.subarray(start + HEADER_BYTES - 4, start + h.compressedSize), h.decompressedSize);
@@ -109,6 +140,30 @@ export function decodeFrameBody(buf: Uint8Array, offset: number, h: FrameHeader,
   const out = new Uint8Array(h.decompressedSize);
   codec.decompress(buf.subarray(start + HEADER_BYTES, start + h.compressedSize), out);
   return out;
+}
+
+/**
+ * A zstd frame records its content size (Frame_Content_Size, RFC 8878 §3.1.1.1; ClickHouse
+ * writes it) in its header: when present it must equal the declared size, checked before the
+ * output is allocated. When absent the size-for-payload bound of readFrameHeader holds.
+ */
+function checkZstdFrameSize(buf: Uint8Array, p: number, end: number, declared: number): void {
+  if (end - p < 5 || buf[p] !== 0x28 || buf[p + 1] !== 0xb5 || buf[p + 2] !== 0x2f || buf[p + 3] !== 0xfd) {
+    throw new CompressionError('ZSTD: payload does not start with a zstd frame', 'CHWIRE_ZSTD_CORRUPT');
+  }
+  const fhd = buf[p + 4]!;
+  const singleSegment = (fhd >>> 5) & 1;
+  const fcsFlag = fhd >>> 6;
+  const fcsBytes = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
+  if (fcsBytes === 0) return;
+  const at = p + 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!;
+  if (at + fcsBytes > end) throw new CompressionError('ZSTD: truncated frame header', 'CHWIRE_ZSTD_CORRUPT');
+  let size = 0;
+  for (let i = fcsBytes - 1; i >= 0; i--) size = size * 256 + buf[at + i]!;
+  if (fcsBytes === 2) size += 256;
+  if (size !== declared) {
+    throw new CompressionError(`ZSTD: content size ${size} differs from the frame's declared ${declared}`, 'CHWIRE_DECOMPRESSED_SIZE_MISMATCH');
+  }
 }
 
 /** Decodes one whole frame at buf[offset]; errors (code CHWIRE_FRAME_TRUNCATED) if buf ends before it does. */

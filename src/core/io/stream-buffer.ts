@@ -1,11 +1,15 @@
 import { Cursor } from './cursor.js';
+import { LimitError } from '../errors.js';
+import { Limits } from '../limits.js';
 
 /**
  * Accumulates inbound chunks for a resumable reader. Bytes before `start` are
  * consumed. Invariant: bytes already in `buf[0..end)` are never overwritten —
  * decoded columns may hold views of them — so compaction always moves the
  * unconsumed tail into a NEW buffer. Appends go into spare capacity of a buffer
- * this class allocated (never into a caller's chunk).
+ * this class allocated (never into a caller's chunk). Allocations never run more than
+ * max(Limits.maxAllocAheadBytes, bytes pending) ahead of the bytes received: what a
+ * reader says it will need is a hint bounded by what has arrived (see bounded()).
  */
 export class StreamBuffer {
   buf: Uint8Array = new Uint8Array(0);
@@ -16,7 +20,7 @@ export class StreamBuffer {
   private owned = false;
   private readonly alloc: (n: number) => Uint8Array;
   private readonly slab: number;
-  /** The reader's latest estimate of how far it will need bytes (see reserve); -1: none. */
+  /** The reader's latest need or estimate of how far it will need bytes (see reserve); -1: none. */
   private expectAbs = -1;
   /** Called when an owned buffer stops being the current one (it receives no more bytes). */
   onRetire: ((buf: Uint8Array) => void) | undefined;
@@ -74,7 +78,8 @@ export class StreamBuffer {
    * causes a move.
    */
   reserve(wantAbs: number, alignAbs = -1, expectAbs = -1): void {
-    this.expectAbs = expectAbs;
+    // Kept so that a buffer that must grow later is sized for the need (bounded).
+    this.expectAbs = Math.max(wantAbs, expectAbs);
     const pending = this.end - this.start;
     const need = wantAbs - (this.base + this.start);
     if (need <= pending) return;
@@ -95,7 +100,8 @@ export class StreamBuffer {
     }
     const shift = alignAbs < 0 ? 0 : (((8 - ((alignAbs - (this.base + this.start)) % 8)) % 8) + 8) % 8;
     // Room for the wanted (or expected) bytes plus a read's worth of what follows.
-    this.moveTo(Math.max(this.slab, Math.max(need, this.expected()) + shift + 256 * 1024), shift);
+    // The need is a declared size: bounded by the bytes received (hostile sizes allocate ≤ the cap).
+    this.moveTo(Math.max(this.slab, this.expected() + shift + 256 * 1024), shift);
   }
 
   /**
@@ -115,15 +121,33 @@ export class StreamBuffer {
     this.end += n;
   }
 
-  /** Bytes from the first pending one up to the reader's estimate (0 when none is ahead). */
+  /** Bytes from the first pending one up to the reader's need or estimate (0 when none is ahead), bounded. */
   private expected(): number {
-    return this.expectAbs > this.base + this.end ? this.expectAbs - (this.base + this.start) : 0;
+    return this.expectAbs > this.base + this.end ? this.bounded(this.expectAbs - (this.base + this.start)) : 0;
+  }
+
+  /**
+   * `bytes` (counted from the first pending byte) capped at the pending bytes plus
+   * max(Limits.maxAllocAheadBytes, pending): at most the cap ahead of what has arrived, and
+   * geometric growth (amortised one extra copy per byte) for a body larger than the cap.
+   */
+  private bounded(bytes: number): number {
+    const pending = this.end - this.start;
+    return Math.min(bytes, pending + Math.max(Limits.maxAllocAheadBytes, pending));
   }
 
   /** Copy the pending bytes to a new buffer of `cap` bytes at offset `shift`. */
   private moveTo(cap: number, shift: number): void {
     const pending = this.end - this.start;
-    const next = this.alloc(Math.max(cap, pending + shift));
+    const size = Math.max(cap, pending + shift);
+    let next: Uint8Array;
+    try {
+      next = this.alloc(size);
+    } catch (e) {
+      // Sizes here are bounded by bytes received: this is the runtime's own limit.
+      if (e instanceof RangeError) throw new LimitError(`cannot allocate a ${size}-byte inbound buffer: ${e.message}`);
+      throw e;
+    }
     next.set(this.buf.subarray(this.start, this.end), shift);
     if (this.owned) this.onRetire?.(this.buf);
     this.base += this.start - shift;
