@@ -101,6 +101,16 @@ describe('the server zone (instance T, Asia/Tokyo) over TCP and HTTP', { concurr
     }
   });
 
+  test('HTTP with max_open_connections 1: the zone asked mid-result does not wait behind that result', async (t) => {
+    if (!srv) return t.skip('no ClickHouse server');
+    const c = open('http', { dates: 'string', max_open_connections: 1, request_timeout: 5_000 });
+    const started = Date.now();
+    const rows = (await (await c.query({ query: 'SELECT toDateTime(0) AS d, number AS n FROM numbers(200000)' })).json()) as { d: string }[];
+    assert.equal(rows.length, 200000);
+    assert.equal(rows[0]!.d, '1970-01-01 09:00:00');
+    assert.ok(Date.now() - started < 4_000, `${Date.now() - started} ms`);
+  });
+
   test('without a value that needs it, the HTTP client does not ask the zone; Dates are the same instants', async (t) => {
     if (!srv) return t.skip('no ClickHouse server');
     const zone = zoneAskCounter();

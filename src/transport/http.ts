@@ -88,6 +88,10 @@ const TAIL_WINDOW = 64 * 1024;
 const MAX_EXCEPTION_BYTES = 1 << 20;
 const HOST_COOLDOWN_MS = 10_000;
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
+/** Failures to connect: nothing of the request was sent, so any request may go to the next host. */
+const CONNECT_FAILURE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+/** How long close() waits for the KILL QUERY requests it started before ending the connections. */
+const CLOSE_KILL_WAIT_MS = 2_000;
 
 function isServerRuntime(): boolean {
   const g = globalThis as { process?: { versions?: Record<string, string | undefined> }; Deno?: unknown; Bun?: unknown };
@@ -315,7 +319,7 @@ interface Dispatcher {
  * installed, else the Agent class of the undici bundled in Node (reached
  * through its global dispatcher). Undefined outside Node.
  */
-async function nodeAgent(options: ClientOptions): Promise<Dispatcher | undefined> {
+async function nodeAgent(options: ClientOptions, connections: number): Promise<Dispatcher | undefined> {
   const g = globalThis as Record<symbol, unknown> & { process?: { versions?: { node?: string } } };
   if (!g.process?.versions?.node || (globalThis as { Bun?: unknown }).Bun) return undefined;
   type AgentCtor = new (o: object) => Dispatcher;
@@ -347,7 +351,7 @@ async function nodeAgent(options: ClientOptions): Promise<Dispatcher | undefined
     // ClickHouse closes idle keep-alive sockets after 3 s (keep_alive_timeout): stay below it.
     keepAliveTimeout: options.idle_socket_ttl ?? 2_500,
     keepAliveTimeoutThreshold: 500,
-    connections: Math.max(1, options.max_open_connections ?? 10),
+    connections,
     // Many X-ClickHouse-Progress headers on long queries.
     maxHeaderSize: 1 << 20,
     headersTimeout: 0,
@@ -378,15 +382,36 @@ interface Prepared {
 interface SendOptions {
   /** Replayable and side-effect free: may be retried on a stale socket and failed over. */
   retryable: boolean;
+  /** The host to try first (with `pin`, the only one). */
   endpoint?: Endpoint;
+  pin?: boolean;
+  /** The request's session: it waits for the session's previous request to end (one at a time, in order). */
+  session?: string | undefined;
+  /** A streamed body: a failed attempt may be replayed only while nothing of it was read. */
+  body?: BodySource;
+  /** An internal request (KILL QUERY): no session, no connection slot, allowed while the client closes. */
+  internal?: boolean;
 }
 
-/** Inactivity deadline + caller's signal, combined into one AbortController. */
+/**
+ * Inactivity deadline + caller's signal, combined into one AbortController; also what the
+ * request holds (a connection slot, its session's turn), given back once when it ends or stops.
+ */
 class RequestControl {
   readonly controller = new AbortController();
   stop: Error | undefined;
+  /** Where the request went last (set before each attempt): its KILL QUERY goes there. */
+  ep: Endpoint | undefined;
+  /** Runs once, when the request stops early (abort, deadline, close). */
+  onStop: (() => void) | undefined;
+  /** The deadline is paused (see waitTurn). */
+  paused = false;
   private readonly deadline: InactivityDeadline;
   private readonly onAbort: () => void;
+  /** Given back once, at done() or abort(), whichever comes first. */
+  private releases: (() => void)[] = [];
+  private slot: (() => void) | undefined;
+  private over = false;
 
   constructor(
     private readonly signal: AbortSignal | undefined,
@@ -404,21 +429,57 @@ class RequestControl {
     this.stop = e;
     this.deadline.clear();
     this.controller.abort(e);
+    this.onStop?.();
+    this.release();
   }
 
   /** Activity: the inactivity deadline (re)starts now and runs until pause(). */
   touch(): void {
+    this.paused = false;
     if (!this.stop) this.deadline.touch();
   }
 
   /** The consumer holds the pace (or the body is produced at the source's): no deadline meanwhile. */
   pause(): void {
+    this.paused = true;
     this.deadline.pause();
+  }
+
+  /** `fn` runs once the request is over (now if it is). */
+  whenOver(fn: () => void): void {
+    if (this.over) fn();
+    else this.releases.push(fn);
+  }
+
+  get hasSlot(): boolean {
+    return this.slot !== undefined;
+  }
+
+  /** A connection slot, given back by freeSlot() or when the request is over. */
+  holdSlot(free: () => void): void {
+    if (this.over) return free();
+    this.slot = free;
+  }
+
+  /** The response was read to its end: the connection is free for others. */
+  freeSlot(): void {
+    const f = this.slot;
+    this.slot = undefined;
+    f?.();
   }
 
   done(): void {
     this.deadline.clear();
     this.signal?.removeEventListener('abort', this.onAbort);
+    this.release();
+  }
+
+  private release(): void {
+    if (this.over) return;
+    this.over = true;
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.freeSlot();
+    for (const f of this.releases.splice(0)) f();
   }
 
   /** The error to surface: the stop reason when we stopped, else e. */
@@ -428,17 +489,148 @@ class RequestControl {
   }
 }
 
+/**
+ * Wait for `turn` on behalf of a request: rejects with the request's stop reason (abort, close)
+ * or a TimeoutError after `ms`. Meanwhile the request's inactivity deadline is paused and a
+ * ref'ed timer keeps the process alive (no socket of this request does yet); an idle client
+ * holds no timer.
+ */
+function waitTurn(turn: Promise<void>, ctl: RequestControl, ms: number, what: string): Promise<void> {
+  if (ctl.stop) return Promise.reject(ctl.stop);
+  const running = !ctl.paused;
+  ctl.pause();
+  return new Promise<void>((resolve, reject) => {
+    const signal = ctl.controller.signal;
+    let settled = false;
+    const finish = (e?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onStop);
+      if (e !== undefined) return reject(e);
+      if (running) ctl.touch();
+      resolve();
+    };
+    const onStop = (): void => finish(ctl.stop ?? signal.reason);
+    signal.addEventListener('abort', onStop, { once: true });
+    const timer = ms > 0 ? setTimeout(() => finish(new TimeoutError(what)), ms) : setInterval(() => undefined, 1 << 30);
+    turn.then(() => finish(), finish);
+  });
+}
+
+/** How much of a streamed request body is kept to replay it to the next host after a failed connect. */
+const BODY_REPLAY_BYTES = 8 << 20;
+
+/**
+ * A request body made from chunks. Server runtimes stream it: each attempt gets a fresh stream
+ * over the one source (highWaterMark 0: read only when fetch asks). fetch reads a first chunk
+ * before it connects, so the chunks read so far are kept (up to BODY_REPLAY_BYTES, beyond the
+ * first) and a later attempt gets them again first: after a failed connect nothing was sent, and
+ * the next host receives the body whole. Browsers (which stream uploads only over HTTP/2) get the
+ * chunks collected into a Blob. A source error is reported through onError, errors the stream
+ * and stops the request.
+ */
+class BodySource {
+  /** Every chunk read so far is in `replay` (false once over the limit or once a response came). */
+  replayable = true;
+  private replay: Uint8Array[] = [];
+  private replayBytes = 0;
+
+  private constructor(
+    private readonly it: AsyncIterator<Uint8Array> | undefined,
+    private readonly blob: Blob | undefined,
+    private readonly ctl: RequestControl,
+    private readonly onError: (e: unknown) => void,
+  ) {}
+
+  static async create(src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, ctl: RequestControl, onError: (e: unknown) => void): Promise<BodySource> {
+    if (BROWSER_LIKE) {
+      const parts: Uint8Array[] = [];
+      try {
+        for await (const c of src) parts.push(c);
+      } catch (e) {
+        onError(e);
+        throw e;
+      }
+      return new BodySource(undefined, new Blob(parts as BlobPart[]), ctl, onError);
+    }
+    const it = (src as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]?.() ?? toAsync((src as Iterable<Uint8Array>)[Symbol.iterator]());
+    return new BodySource(it, undefined, ctl, onError);
+  }
+
+  /** The body for one attempt: the chunks kept, then the rest of the source. */
+  body(): ReadableStream<Uint8Array> | Blob {
+    if (this.blob) return this.blob;
+    if (!this.replayable && this.replay.length) throw new ClientError('a request body cannot be sent twice', 'CHWIRE_INTERNAL');
+    const it = this.it!;
+    const ctl = this.ctl;
+    let i = 0;
+    // A cancelled attempt (fetch gave up on it) does not end the source: close() does, once.
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (c) => {
+          try {
+            if (ctl.stop) throw ctl.stop;
+            if (i < this.replay.length) return c.enqueue(this.replay[i++]!);
+            const r = await it.next();
+            if (r.done) return c.close();
+            this.keep(r.value);
+            i++;
+            c.enqueue(r.value);
+          } catch (e) {
+            this.onError(e);
+            c.error(e);
+            ctl.abort(e instanceof Error ? e : new ClientError(String(e)));
+          }
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  private keep(chunk: Uint8Array): void {
+    if (!this.replayable) return;
+    if (this.replay.length && this.replayBytes + chunk.length > BODY_REPLAY_BYTES) return this.sent();
+    this.replay.push(chunk);
+    this.replayBytes += chunk.length;
+  }
+
+  /** A response came (or too much was read): the body is never replayed; drop what was kept. */
+  sent(): void {
+    this.replayable = false;
+    this.replay = [];
+    this.replayBytes = 0;
+  }
+
+  /** The request failed or stopped: end the source (in the background: it may be mid-chunk). */
+  close(): void {
+    void this.it?.return?.()?.catch(() => undefined);
+  }
+}
+
 export class HttpTransport implements Transport {
   readonly kind = 'http' as const;
   private readonly options: HttpClientOptions;
   private readonly fetchFn: typeof fetch;
   private agent: Promise<Dispatcher | undefined> | undefined;
+  private internalAgent: Promise<Dispatcher | undefined> | undefined;
   private codecs: Promise<CodecSet> | undefined;
   private info: Promise<{ name: string; version: string; revision: number; timezone?: string }> | undefined;
   private readonly failedUntil = new Map<string, number>();
   private next = 0;
   private closed = false;
+  /** The agent is gone (close() ended): not even a KILL QUERY goes out. */
+  private destroyed = false;
   private readonly userAgent: string;
+  /** Requests not over yet (close() stops them). */
+  private readonly active = new Set<RequestControl>();
+  /** KILL QUERY requests under way (close() lets them end before the connections go). */
+  private readonly kills = new Set<Promise<void>>();
+  /** Connection slots (max_open_connections). Invariant: slotsInUse counts slots held; a freed slot goes to the first waiter still waiting. */
+  private slotsInUse = 0;
+  private slotWaiters: (() => boolean)[] = [];
+  /** Per session_id: settles when the session's last queued request is over (requests run one at a time, in order). */
+  private readonly sessionTails = new Map<string, Promise<void>>();
 
   constructor(
     private readonly endpoints: Endpoint[],
@@ -460,8 +652,17 @@ export class HttpTransport implements Transport {
     return this.options.compression ?? 'none';
   }
 
+  /**
+   * The transport's own short requests (KILL QUERY, the server's zone asked mid-result) use a
+   * connection of their own: they must not wait behind the very request they serve.
+   */
+  private getInternalAgent(): Promise<Dispatcher | undefined> {
+    this.internalAgent ??= this.getAgent().then((a) => (a ? nodeAgent(this.options, 1) : undefined));
+    return this.internalAgent;
+  }
+
   private getAgent(): Promise<Dispatcher | undefined> {
-    this.agent ??= nodeAgent(this.options).then((a) => {
+    this.agent ??= nodeAgent(this.options, Math.max(1, this.options.max_open_connections ?? 10)).then((a) => {
       const t = this.options.tls;
       if (!a && t && (t.ca_cert || t.cert || t.key || t.reject_unauthorized === false))
         throw new ClientError('custom TLS options need an undici Agent (install the `undici` package)', 'CHWIRE_TLS_UNAVAILABLE');
@@ -534,50 +735,132 @@ export class HttpTransport implements Transport {
       } else headers['Authorization'] = `Basic ${base64(`${user ?? 'default'}:${password}`)}`;
     }
     if (!BROWSER_LIKE) headers['User-Agent'] = this.userAgent;
-    Object.assign(headers, this.options.http_headers ?? {});
+    // Header names are case-insensitive: a user header replaces a built-in one of any case.
+    for (const [k, v] of Object.entries(this.options.http_headers ?? {})) {
+      const lower = k.toLowerCase();
+      for (const h of Object.keys(headers)) if (h.toLowerCase() === lower) delete headers[h];
+      headers[k] = v;
+    }
     const s = sp.toString();
     return { url: s ? `${this.baseUrl(ep)}?${s}` : this.baseUrl(ep), headers };
   }
 
   /**
-   * Send a request, failing over between hosts; a request that failed before
-   * any response byte (e.g. on a keep-alive socket the server had closed) is
-   * retried once on a fresh connection when `retryable`.
+   * Send a request, failing over between hosts. A request that failed before any response byte
+   * (e.g. on a keep-alive socket the server had closed) is retried once on a fresh connection and
+   * failed over when `retryable`. Any request moves on to the next host when the connection could
+   * not be made (nothing was sent); once bytes may have reached a server, a non-retryable request
+   * is never sent again.
    */
   private async send(make: (ep: Endpoint) => Prepared, ctl: RequestControl, o: SendOptions): Promise<{ res: Response; ep: Endpoint }> {
-    if (this.closed) throw new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED');
-    const dispatcher = await this.getAgent();
-    const eps = o.endpoint ? [o.endpoint] : this.order();
-    let last: unknown;
+    if (!o.internal) {
+      if (this.closed) throw closedError();
+      if (o.session !== undefined) await this.sessionTurn(o.session, ctl);
+      await this.takeSlot(ctl);
+    }
+    const dispatcher = await (o.internal ? this.getInternalAgent() : this.getAgent());
+    const eps = o.endpoint ? (o.pin ? [o.endpoint] : [o.endpoint, ...this.order().filter((e) => e !== o.endpoint)]) : this.order();
+    const failures: { ep: Endpoint; error: unknown }[] = [];
     for (const ep of eps) {
+      let error: unknown;
       for (let attempt = 0; attempt < 2; attempt++) {
         if (ctl.stop) throw ctl.stop;
         const p = make(ep);
         const init: Prepared['init'] = { ...p.init, signal: ctl.controller.signal };
         if (dispatcher) init.dispatcher = dispatcher;
+        ctl.ep = ep;
         try {
           const res = await this.fetchFn(p.url, init as RequestInit);
+          o.body?.sent();
           this.failedUntil.delete(`${ep.host}:${ep.port}`);
           return { res, ep };
         } catch (e) {
           if (ctl.stop) throw ctl.stop;
-          last = e;
+          error = e;
           const code = causeCode(e);
           if (o.retryable && attempt === 0 && code !== undefined && STALE_SOCKET_CODES.has(code)) continue;
           break;
         }
       }
-      if (!o.retryable) break;
-      this.failedUntil.set(`${ep.host}:${ep.port}`, Date.now() + HOST_COOLDOWN_MS);
+      failures.push({ ep, error });
+      // Not connected: nothing of the request (nor of its body) reached this host.
+      const unreached = CONNECT_FAILURE_CODES.has(causeCode(error) ?? '') && (o.body?.replayable ?? true);
+      if (o.retryable || unreached) this.failedUntil.set(`${ep.host}:${ep.port}`, Date.now() + HOST_COOLDOWN_MS);
+      if (!o.retryable && !unreached) break;
     }
-    const ep = eps[0]!;
-    const code = causeCode(last);
-    const msg = last instanceof Error ? ((last as { cause?: Error }).cause?.message ?? last.message) : String(last);
-    throw new ConnectionError(
-      `HTTP request to ${ep.host}:${ep.port} failed: ${msg}`,
-      { cause: last },
-      code === 'ECONNREFUSED' ? 'CHWIRE_CONNECTION_REFUSED' : 'CHWIRE_CONNECTION',
-    );
+    throw hostsFailed(failures);
+  }
+
+  /** The session's turn: once its previous request is over (bounded by request_timeout and abort). */
+  private async sessionTurn(id: string, ctl: RequestControl): Promise<void> {
+    const before = this.sessionTails.get(id) ?? Promise.resolve();
+    let turnOver!: () => void;
+    const tail = new Promise<void>((r) => (turnOver = r));
+    this.sessionTails.set(id, tail);
+    void tail.then(() => {
+      if (this.sessionTails.get(id) === tail) this.sessionTails.delete(id);
+    });
+    // The next request's turn comes once this one is over *and* the one before it (a request that
+    // gave up while queued must not let the next one run beside the running one).
+    ctl.whenOver(() => void before.then(turnOver));
+    const ms = this.timeout();
+    await waitTurn(before, ctl, ms, `session '${id}' stayed busy for ${ms} ms`);
+  }
+
+  private get maxSlots(): number {
+    return Math.max(1, this.options.max_open_connections ?? 10);
+  }
+
+  /** A connection slot for the request, held until it is over or frees it (the agent has as many connections). */
+  private async takeSlot(ctl: RequestControl): Promise<void> {
+    if (ctl.hasSlot) return;
+    if (this.slotsInUse < this.maxSlots) this.slotsInUse++;
+    else {
+      let granted = false;
+      let gaveUp = false;
+      let grant!: () => boolean;
+      const turn = new Promise<void>(
+        (r) =>
+          (grant = () => {
+            if (gaveUp) return false;
+            granted = true;
+            r();
+            return true;
+          }),
+      );
+      this.slotWaiters.push(grant);
+      const ms = this.timeout();
+      try {
+        await waitTurn(turn, ctl, ms, `no connection became free within ${ms} ms (max_open_connections = ${this.maxSlots})`);
+      } catch (e) {
+        gaveUp = true;
+        this.slotWaiters = this.slotWaiters.filter((w) => w !== grant);
+        if (granted) this.freeSlot();
+        throw e;
+      }
+    }
+    ctl.holdSlot(() => this.freeSlot());
+  }
+
+  private freeSlot(): void {
+    for (let w = this.slotWaiters.shift(); w; w = this.slotWaiters.shift()) if (w()) return;
+    this.slotsInUse--;
+  }
+
+  /** A control for a request; with a query id, stopping it early cancels that query on the server. */
+  private control(signal: AbortSignal | undefined, queryId?: string): RequestControl {
+    const ctl = new RequestControl(signal, this.timeout());
+    if (this.closed) {
+      ctl.abort(closedError());
+      return ctl;
+    }
+    this.active.add(ctl);
+    ctl.whenOver(() => this.active.delete(ctl));
+    if (queryId !== undefined)
+      ctl.onStop = () => {
+        if (ctl.ep && !(ctl.stop instanceof ClickHouseError)) this.killQuery(queryId, ctl.ep);
+      };
+    return ctl;
   }
 
   /** Query text and param_ parameters (server-side when supported, else bound client-side). */
@@ -600,18 +883,29 @@ export class HttpTransport implements Transport {
     return this.options.request_timeout ?? 30_000;
   }
 
-  /** Best effort server-side cancel of a query the caller abandoned (HTTP has no Cancel packet). */
-  private killQuery(queryId: string): void {
-    if (this.closed) return;
+  /**
+   * Best effort server-side cancel of a query the caller abandoned (HTTP has no Cancel packet),
+   * sent to the host that ran it; close() waits for it (briefly) before ending the connections.
+   */
+  private killQuery(queryId: string, ep: Endpoint): void {
+    if (this.destroyed) return;
     const ctl = new RequestControl(undefined, 5_000);
     const sql = `KILL QUERY WHERE query_id = ${formatSqlLiteral(queryId)} ASYNC`;
-    this.send((ep) => {
-      const { url, headers } = this.build(ep, {});
-      return { url, init: { method: 'POST', headers, body: sql } };
-    }, ctl, { retryable: true })
+    const k: Promise<void> = this.send(
+      (e) => {
+        const { url, headers } = this.build(e, {});
+        return { url, init: { method: 'POST', headers, body: sql } };
+      },
+      ctl,
+      { retryable: true, endpoint: ep, pin: true, internal: true },
+    )
       .then((r) => r.res.body?.cancel())
       .catch(() => undefined)
-      .finally(() => ctl.done());
+      .finally(() => {
+        ctl.done();
+        this.kills.delete(k);
+      });
+    this.kills.add(k);
   }
 
   query(p: QueryParams, options: ValueOptions): AsyncIterable<QueryEvent> & QueryHandle {
@@ -621,9 +915,8 @@ export class HttpTransport implements Transport {
   }
 
   private async *run(p: QueryParams, queryId: string, valueOptions: ValueOptions, rc: RecycleControl): AsyncGenerator<QueryEvent> {
-    const ctl = new RequestControl(p.abort_signal, this.timeout());
+    const ctl = this.control(p.abort_signal, queryId);
     let finished = false;
-    let sent = false;
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
       if (ctl.stop) throw ctl.stop;
@@ -639,18 +932,17 @@ export class HttpTransport implements Transport {
       if (mode === 'frames') extra.compress = '1';
       if (mode === 'gzip') extra.enable_http_compression = '1';
       if (p.on_progress) extra.send_progress_in_http_headers = '1';
-      sent = true;
-      const { res } = await this.send(
+      const { res, ep } = await this.send(
         (ep) => {
           const { url, headers } = this.build(ep, { settings: p.clickhouse_settings, queryId, sessionId: p.session_id, extra, ...(params ? { params } : {}) });
           return { url, init: { method: 'POST', headers, body: sql } };
         },
         ctl,
-        { retryable: !insertLike },
+        { retryable: !insertLike, session: p.session_id },
       );
       ctl.touch();
       if (res.status !== 200) {
-        const body = new Uint8Array(await res.arrayBuffer());
+        const body = await readAll(res, ep, ctl);
         finished = true;
         throw errorFromResponse(res.status, res.statusText, body, res.headers, codecs);
       }
@@ -672,7 +964,13 @@ export class HttpTransport implements Transport {
       if (res.body) {
         reader = res.body.getReader();
         for (;;) {
-          const r = await reader.read();
+          let r: ReadableStreamReadResult<Uint8Array>;
+          try {
+            r = await reader.read();
+          } catch (e) {
+            // A connection lost mid-body (or our stop): a ConnectionError, unless the server wrote its exception first.
+            throw ctl.stop ?? (await this.trailingException(connectionLost(ep, e), decoder, undefined, frames));
+          }
           if (r.done) break;
           ctl.touch();
           try {
@@ -688,6 +986,8 @@ export class HttpTransport implements Transport {
             if (needsServerZone(blocks[0]!.columns.map((c) => c.type), opts)) opts.serverTimezone = await this.serverZone();
           }
           for (const b of blocks) {
+            // Stopped (abort, close) while the consumer held a block: nothing more is handed out.
+            if (ctl.stop) throw ctl.stop;
             yield { type: 'data', block: b };
             // The consumer asked for more: a tracked block's buffers may be reused now.
             decoder.release(b);
@@ -708,13 +1008,10 @@ export class HttpTransport implements Transport {
       finished = true;
       throw ctl.wrap(e);
     } finally {
-      ctl.done();
-      if (!finished) {
-        // The consumer stopped early (or we were aborted): drop the response and cancel on the server.
-        ctl.abort(new AbortError('the result was not read to its end'));
-      }
+      // The consumer stopped early: drop the response; stopping cancels the query on the server (ctl.onStop).
+      if (!finished) ctl.abort(new AbortError('the result was not read to its end'));
       if (reader) void reader.cancel().catch(() => undefined);
-      if (sent && ctl.stop && !(ctl.stop instanceof ClickHouseError)) this.killQuery(queryId);
+      ctl.done();
     }
   }
 
@@ -780,7 +1077,9 @@ export class HttpTransport implements Transport {
       ctl,
       { retryable: true },
     );
-    const body = new Uint8Array(await res.arrayBuffer());
+    const body = await readAll(res, ep, ctl);
+    // Read to its end: the connection is free (serverZone() may need it under max_open_connections = 1).
+    ctl.freeSlot();
     if (res.status !== 200) throw errorFromResponse(res.status, res.statusText, body, res.headers, undefined);
     const all: { name: string; type: string; kind: string }[] = [];
     for (const b of decodeNative(body)) {
@@ -801,8 +1100,10 @@ export class HttpTransport implements Transport {
 
   async insert(req: InsertRequest): Promise<InsertSummary> {
     const queryId = req.query_id ?? newQueryId();
-    const ctl = new RequestControl(req.abort_signal, this.timeout());
+    const ctl = this.control(req.abort_signal, queryId);
     let sourceError: unknown;
+    let source: BodySource | undefined;
+    let ok = false;
     let rows = 0;
     try {
       if (ctl.stop) throw ctl.stop;
@@ -810,15 +1111,26 @@ export class HttpTransport implements Transport {
       const sql = `INSERT INTO ${quoteTable(req.table)}${cols} FORMAT Native`;
       let chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
       let endpoint: Endpoint | undefined;
-      if (req.native) chunks = req.native;
-      else {
+      if (req.native) {
+        // Decoded on the way (as over TCP): its rows are counted (18.16 sends no summary) and a
+        // malformed or cut stream fails here rather than as whatever the server makes of it.
+        const native = req.native;
+        chunks = (async function* () {
+          const dec = new NativeStreamDecoder();
+          for await (const bytes of native as AsyncIterable<Uint8Array>) {
+            for (const b of dec.push(bytes)) rows += b.rowCount;
+            yield bytes;
+          }
+          dec.end();
+        })();
+      } else {
         const { header, ep } = await this.insertHeader(req.table, req.columns, ctl);
         endpoint = ep;
         // DateTime text without a zone is read in the server's zone, as the server reads it.
         const serverTimezone = needsServerZone(header.map((c) => c.type), {}, true) ? await this.serverZone() : undefined;
-        const source = req.blocks(header);
+        const blocks = req.blocks(header);
         chunks = (async function* () {
-          for await (const b of source as AsyncIterable<Block | BlockInput>) {
+          for await (const b of blocks as AsyncIterable<Block | BlockInput>) {
             const n = 'rowCount' in b ? b.rowCount : ((b as { columns: { values?: ArrayLike<unknown> }[] }).columns[0]?.values?.length ?? 0);
             const bytes = encodeNative(b, { serverTimezone });
             rows += n;
@@ -830,20 +1142,22 @@ export class HttpTransport implements Transport {
       const codecs = method ? await this.getCodecs() : undefined;
       if (codecs && !codecs.get(method)) throw new ClientError(`compression '${this.compression}' is not available here`, 'CHWIRE_CODEC_UNAVAILABLE');
       const framed = codecs ? frameChunks(chunks, method, codecs) : chunks;
-      const body = await requestBody(framed, ctl, (e) => (sourceError = e));
+      const body = (source = await BodySource.create(framed, ctl, (e) => (sourceError = e)));
       const extra: Record<string, string> = { query: sql };
       if (codecs) extra.decompress = '1';
       const settings = req.clickhouse_settings;
       ctl.pause(); // the body is produced at the source's pace
       let res: Response;
+      let ep: Endpoint;
       try {
-        ({ res } = await this.send(
-          (ep) => {
-            const { url, headers } = this.build(ep, { settings, queryId, extra });
-            return { url, init: { method: 'POST', headers, body: body as BodyInit, ...(isStream(body) ? { duplex: 'half' as const } : {}) } };
+        ({ res, ep } = await this.send(
+          (e) => {
+            const { url, headers } = this.build(e, { settings, queryId, extra });
+            const b = body.body();
+            return { url, init: { method: 'POST', headers, body: b as BodyInit, ...(isStream(b) ? { duplex: 'half' as const } : {}) } };
           },
           ctl,
-          { retryable: false, ...(endpoint ? { endpoint } : {}) },
+          { retryable: false, body, ...(endpoint ? { endpoint } : {}) },
         ));
       } catch (e) {
         if (sourceError) throw sourceError;
@@ -851,17 +1165,18 @@ export class HttpTransport implements Transport {
       }
       if (sourceError) throw sourceError;
       ctl.touch();
-      const text = new Uint8Array(await res.arrayBuffer());
+      const text = await readAll(res, ep, ctl);
       if (res.status !== 200) throw errorFromResponse(res.status, res.statusText, text, res.headers, undefined);
       const progress = emptyProgress();
       const summary = parseProgressHeaders(res.headers.get('x-clickhouse-summary'))[0];
       if (summary) addProgress(progress, summary);
-      if (req.native) rows = summary?.writtenRows ?? 0;
+      ok = true;
       return { rows, queryId, progress };
     } catch (e) {
       throw ctl.wrap(sourceError ?? e);
     } finally {
       ctl.done();
+      if (!ok) source?.close();
     }
   }
 
@@ -871,7 +1186,8 @@ export class HttpTransport implements Transport {
    */
   async exec(p: ExecParams): Promise<ExecResult> {
     const queryId = p.query_id ?? newQueryId();
-    const ctl = new RequestControl(p.abort_signal, this.timeout());
+    const ctl = this.control(p.abort_signal, queryId);
+    let source: BodySource | undefined;
     try {
       if (ctl.stop) throw ctl.stop;
       const { sql, params } = await this.bind(p.query, p.query_params);
@@ -880,7 +1196,7 @@ export class HttpTransport implements Transport {
       const extra: Record<string, string> = {};
       if (mode === 'frames') extra.compress = '1';
       if (mode === 'gzip') extra.enable_http_compression = '1';
-      let body: BodyInit;
+      let body: string | BodySource;
       let retryable = !isInsertStatement(sql);
       if (p.body !== undefined) {
         extra.query = sql;
@@ -894,37 +1210,25 @@ export class HttpTransport implements Transport {
             extra.decompress = '1';
             src = frameChunks(src, method, codecs!);
           }
-          body = (await requestBody(src, ctl, () => undefined)) as BodyInit;
+          body = source = await BodySource.create(src, ctl, () => undefined);
         }
       } else body = sql;
-      const { res } = await this.send(
-        (ep) => {
-          const { url, headers } = this.build(ep, { settings: p.clickhouse_settings, queryId, sessionId: p.session_id, extra, ...(params ? { params } : {}) });
-          return { url, init: { method: 'POST', headers, body, ...(isStream(body) ? { duplex: 'half' as const } : {}) } };
+      const { res, ep } = await this.send(
+        (e) => {
+          const { url, headers } = this.build(e, { settings: p.clickhouse_settings, queryId, sessionId: p.session_id, extra, ...(params ? { params } : {}) });
+          const b = typeof body === 'string' ? body : body.body();
+          return { url, init: { method: 'POST', headers, body: b as BodyInit, ...(isStream(b) ? { duplex: 'half' as const } : {}) } };
         },
         ctl,
-        { retryable },
+        { retryable, session: p.session_id, ...(source ? { body: source } : {}) },
       );
       ctl.touch();
       if (res.status !== 200) {
-        const b = new Uint8Array(await res.arrayBuffer());
+        const b = await readAll(res, ep, ctl);
         throw errorFromResponse(res.status, res.statusText, b, res.headers, codecs);
       }
       const frames = mode === 'frames' && codecs ? new FrameDecoder(codecs) : undefined;
-      const raw = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-      const stream = raw.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, out) {
-            ctl.touch();
-            if (frames) for (const x of frames.push(chunk)) out.enqueue(x);
-            else out.enqueue(chunk);
-          },
-          flush() {
-            ctl.done();
-            frames?.end();
-          },
-        }),
-      );
+      const stream = execStream(res, ep, ctl, frames);
       const summary = parseProgressHeaders(res.headers.get('x-clickhouse-summary'))[0];
       const result: ExecResult = {
         queryId,
@@ -943,29 +1247,34 @@ export class HttpTransport implements Transport {
       };
       return result;
     } catch (e) {
+      const err = ctl.wrap(e);
       ctl.done();
-      throw ctl.wrap(e);
+      source?.close();
+      throw err;
     }
   }
 
   async ping(): Promise<boolean> {
-    const ctl = new RequestControl(undefined, this.timeout());
+    const ctl = this.control(undefined);
     try {
-      const { res } = await this.send(
-        (ep) => {
+      if (ctl.stop) throw ctl.stop;
+      const { res, ep } = await this.send(
+        (e) => {
           if (BROWSER_LIKE) {
             // /ping carries no CORS headers: ask a trivial query instead.
-            const { url, headers } = this.build(ep, {});
+            const { url, headers } = this.build(e, {});
             return { url, init: { method: 'POST', headers, body: 'SELECT 1' } };
           }
-          const { headers } = this.build(ep, {});
-          return { url: `${this.baseUrl(ep)}ping`, init: { method: 'GET', headers } };
+          const { headers } = this.build(e, {});
+          return { url: `${this.baseUrl(e)}ping`, init: { method: 'GET', headers } };
         },
         ctl,
         { retryable: true },
       );
-      const text = await res.text();
+      const text = new TextDecoder().decode(await readAll(res, ep, ctl));
       return res.status === 200 && (BROWSER_LIKE ? text.trim() === '1' : text.startsWith('Ok.'));
+    } catch (e) {
+      throw ctl.wrap(e);
     } finally {
       ctl.done();
     }
@@ -980,20 +1289,24 @@ export class HttpTransport implements Transport {
 
   serverInfo(): Promise<{ name: string; version: string; revision: number; timezone?: string }> {
     this.info ??= (async () => {
-      const ctl = new RequestControl(undefined, this.timeout());
+      const ctl = this.control(undefined);
       try {
-        const { res } = await this.send(
-          (ep) => {
-            const { url, headers } = this.build(ep, { extra: { default_format: 'TabSeparated' } });
+        if (ctl.stop) throw ctl.stop;
+        const { res, ep } = await this.send(
+          (e) => {
+            const { url, headers } = this.build(e, { extra: { default_format: 'TabSeparated' } });
             return { url, init: { method: 'POST', headers, body: 'SELECT version(), timezone()' } };
           },
           ctl,
-          { retryable: true },
+          // Internal: no slot (it may be asked while the request that needs it holds the last one).
+          { retryable: true, internal: true },
         );
-        const body = new Uint8Array(await res.arrayBuffer());
+        const body = await readAll(res, ep, ctl);
         if (res.status !== 200) throw errorFromResponse(res.status, res.statusText, body, res.headers, undefined);
         const [version = '0.0.0', timezone] = new TextDecoder().decode(body).trim().split('\t');
         return { name: 'ClickHouse', version, revision: 0, ...(timezone ? { timezone } : {}) };
+      } catch (e) {
+        throw ctl.wrap(e);
       } finally {
         ctl.done();
       }
@@ -1002,17 +1315,123 @@ export class HttpTransport implements Transport {
     return this.info;
   }
 
+  /**
+   * Ends every request still running or queued (they reject with CHWIRE_CLIENT_CLOSED; a running
+   * query gets KILL QUERY on its host), waits briefly for those KILLs, then drops the connections.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const a = await this.agent?.catch(() => undefined);
-    if (a) {
-      // Let finished keep-alive sockets go; anything still running after 1 s is cut.
+    for (const ctl of [...this.active]) ctl.abort(new ClientError('the client was closed while this request ran', 'CHWIRE_CLIENT_CLOSED'));
+    if (this.kills.size) {
       let t: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([a.close(), new Promise<void>((r) => (t = setTimeout(r, 1000)))]);
+      await Promise.race([Promise.allSettled([...this.kills]), new Promise<void>((r) => (t = setTimeout(r, CLOSE_KILL_WAIT_MS)))]);
       clearTimeout(t);
-      await a.destroy().catch(() => undefined);
     }
+    this.destroyed = true;
+    for (const agent of [this.agent, this.internalAgent]) {
+      const a = await agent?.catch(() => undefined);
+      await a?.destroy().catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * exec()'s response body, pulled only when the consumer reads: the inactivity deadline runs only
+ * while a read waits for the server. A body that breaks off is a ConnectionError; an error, abort
+ * or cancel() stops the request, which cancels the query on the server.
+ */
+function execStream(res: Response, ep: Endpoint, ctl: RequestControl, frames: FrameDecoder | undefined): ReadableStream<Uint8Array> {
+  const reader = res.body?.getReader();
+  let over = false;
+  const stop = (e: Error): void => {
+    if (over) return;
+    over = true;
+    ctl.abort(e);
+    if (reader) void reader.cancel().catch(() => undefined);
+    ctl.done();
+  };
+  ctl.pause(); // nobody reads yet
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        try {
+          for (;;) {
+            if (ctl.stop) throw ctl.stop;
+            if (!reader) {
+              over = true;
+              ctl.done();
+              return c.close();
+            }
+            ctl.touch();
+            let r: ReadableStreamReadResult<Uint8Array>;
+            try {
+              r = await reader.read();
+            } catch (e) {
+              throw ctl.stop ?? connectionLost(ep, e);
+            }
+            ctl.pause();
+            if (r.done) {
+              frames?.end();
+              over = true;
+              ctl.done();
+              return c.close();
+            }
+            if (!frames) return c.enqueue(r.value);
+            const out = frames.push(r.value);
+            for (const x of out) c.enqueue(x);
+            // A pull that enqueues nothing is not called again: read on until a payload is complete.
+            if (out.length) return;
+          }
+        } catch (e) {
+          const err = ctl.wrap(e);
+          stop(err instanceof Error ? err : new ClientError(String(err)));
+          throw err;
+        }
+      },
+      cancel(reason) {
+        stop(new AbortError('the response stream was cancelled', { cause: reason }));
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+function closedError(): ClientError {
+  return new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED');
+}
+
+/** The innermost useful message of a fetch failure (undici's TypeError says only "fetch failed"); no URL, so no password. */
+function causeMessage(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const cause = (e as { cause?: unknown }).cause;
+  return cause instanceof Error && cause.message ? cause.message : e.message;
+}
+
+/** Every host tried, each with its own failure. */
+function hostsFailed(failures: { ep: Endpoint; error: unknown }[]): ConnectionError {
+  const last = failures[failures.length - 1]!;
+  const name = (ep: Endpoint) => `${ep.host}:${ep.port}`;
+  const message =
+    failures.length === 1
+      ? `HTTP request to ${name(last.ep)} failed: ${causeMessage(last.error)}`
+      : `HTTP request failed on ${failures.length} hosts: ${failures.map((f) => `${name(f.ep)}: ${causeMessage(f.error)}`).join('; ')}`;
+  const refused = failures.every((f) => causeCode(f.error) === 'ECONNREFUSED');
+  return new ConnectionError(message, { cause: last.error }, refused ? 'CHWIRE_CONNECTION_REFUSED' : 'CHWIRE_CONNECTION');
+}
+
+/** A response body that broke off (undici's `TypeError: terminated`), as TCP names a closed connection. */
+function connectionLost(ep: Endpoint | undefined, e: unknown): ConnectionError {
+  const where = ep ? `${ep.host}:${ep.port}` : 'the server';
+  return new ConnectionError(`the connection to ${where} was lost while reading the response: ${causeMessage(e)}`, { cause: e }, 'CHWIRE_CONNECTION_CLOSED');
+}
+
+/** The whole response body; a broken connection is a ConnectionError (or the request's stop reason). */
+async function readAll(res: Response, ep: Endpoint, ctl: RequestControl): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    throw ctl.stop ?? connectionLost(ep, e);
   }
 }
 
@@ -1030,61 +1449,30 @@ function isStream(b: unknown): b is ReadableStream<Uint8Array> {
   return typeof ReadableStream !== 'undefined' && b instanceof ReadableStream;
 }
 
+/** A stream's chunks; leaving early cancels the stream (for exec(): the query on the server). */
 async function* streamIterable(s: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const r = s.getReader();
+  let ended = false;
   try {
     for (;;) {
       const x = await r.read();
-      if (x.done) return;
+      if (x.done) {
+        ended = true;
+        return;
+      }
       yield x.value;
     }
+  } catch (e) {
+    ended = true;
+    throw e;
   } finally {
+    if (!ended) await r.cancel().catch(() => undefined);
     r.releaseLock();
   }
 }
 
 async function* frameChunks(src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, method: number, codecs: CodecSet): AsyncGenerator<Uint8Array> {
   for await (const chunk of src) for (const f of encodeFrames(chunk, method, codecs)) yield f;
-}
-
-/**
- * A request body from chunks: a streamed ReadableStream on server runtimes;
- * browsers (which stream uploads only over HTTP/2) get the chunks collected
- * into a Blob. A source error is reported through onError and errors the stream.
- */
-async function requestBody(
-  src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  ctl: RequestControl,
-  onError: (e: unknown) => void,
-): Promise<ReadableStream<Uint8Array> | Blob> {
-  if (BROWSER_LIKE) {
-    const parts: Uint8Array[] = [];
-    try {
-      for await (const c of src) parts.push(c);
-    } catch (e) {
-      onError(e);
-      throw e;
-    }
-    return new Blob(parts as BlobPart[]);
-  }
-  const it = (src as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]?.() ?? toAsync((src as Iterable<Uint8Array>)[Symbol.iterator]());
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      try {
-        if (ctl.stop) throw ctl.stop;
-        const r = await it.next();
-        if (r.done) c.close();
-        else c.enqueue(r.value);
-      } catch (e) {
-        onError(e);
-        c.error(e);
-        ctl.abort(e instanceof Error ? e : new ClientError(String(e)));
-      }
-    },
-    async cancel() {
-      await it.return?.();
-    },
-  });
 }
 
 function toAsync<T>(it: Iterator<T>): AsyncIterator<T> {
