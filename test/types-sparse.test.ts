@@ -129,6 +129,19 @@ test('sparse offsets that do not cover the rows, and bad kind codes, are DecodeE
   assert.throws(() => decodeNative(code, { revision: REV }), (e: Error & { code?: string }) => e.code === 'CHWIRE_MALFORMED_DATA');
 });
 
+test('a sparse column declaring more rows than chwire expands is a LimitError, before any allocation', () => {
+  // 36 bytes: one block of 5e8 rows, column a UInt64 sparse, all default (one group covering every row).
+  const w = new Writer();
+  w.varuint(0);
+  w.varuint(1);
+  w.varuint(5e8);
+  header(w, 'a', 'UInt64', [1]);
+  w.varuint(Number((5n * 10n ** 8n) | (1n << 62n)));
+  const before = process.memoryUsage().arrayBuffers;
+  assert.throws(() => decodeNative(w.toBytes(), { revision: REV }), (e: Error & { code?: string }) => e.code === 'CHWIRE_LIMIT_EXCEEDED' && /sparse/.test(e.message));
+  assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024);
+});
+
 test('a MergeTree part with sparse columns reads back with the same values', async (t) => {
   if (!(await hasEngine())) return t.skip('chdb is not installed');
   await engineQuery('DROP TABLE IF EXISTS chwire_sparse_t');

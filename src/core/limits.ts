@@ -23,4 +23,10 @@ export const Limits = {
    * allocates at most this much; a body that keeps arriving grows geometrically.
    */
   maxAllocAheadBytes: 64 * 1024 * 1024,
+  /**
+   * Rows of one block in a sparse column: it is expanded to every row from a few bytes, so its
+   * size is not bounded by the input (2^25 rows: 256 MiB of UInt64; ClickHouse's blocks are
+   * max_block_size rows, 65 409 by default).
+   */
+  maxSparseRows: 1 << 25,
 } as const;

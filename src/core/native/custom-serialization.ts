@@ -18,6 +18,7 @@
 // default serialization.
 import { DecodeError, LimitError, UnsupportedTypeError } from '../errors.js';
 import type { Cursor } from '../io/cursor.js';
+import { Limits } from '../limits.js';
 import { type AnyCodec, type DecodeContext, type ValueOptions } from '../columns/column.js';
 import { codecForType } from '../columns/registry.js';
 import { makeTupleCodec } from '../columns/tuple.js';
@@ -167,6 +168,9 @@ function sparseCodec(base: AnyCodec, nullableInner: AnyCodec | undefined): AnyCo
     ...base,
     rowBytes: undefined,
     decode(c: Cursor, rows: number, prefix: unknown, ctx: DecodeContext) {
+      // A sparse column is expanded to all its rows from a few bytes: bounded here, not by the input.
+      if (rows > Limits.maxSparseRows)
+        throw new LimitError(`${what}: a sparse column of ${rows} rows (chwire expands at most ${Limits.maxSparseRows} per block; a smaller max_block_size keeps blocks under it)`);
       const positions = readSparsePositions(c, rows, what);
       const k = positions.length;
       if (nullableInner) {
