@@ -158,6 +158,64 @@ test('embedded: insert into Nested columns, kept whole (flatten_nested = 0) and 
   }
 });
 
+test('embedded: after a statement fails part-way, the next one gets its own result (not the failed one\'s rows)', { skip }, async () => {
+  const c = createClient({ url: 'chdb:' });
+  try {
+    for (const next of ['json', 'columns', 'insert'] as const) {
+      await assert.rejects(
+        c.query({ query: 'SELECT number AS n, throwIf(number = 25000) AS t FROM numbers(100000)', clickhouse_settings: { max_block_size: 1000 } }).then((r) => r.json()),
+        (e: unknown) => e instanceof ClickHouseError && e.code === 395,
+      );
+      if (next === 'json') assert.deepEqual(await (await c.query({ query: 'SELECT 1 AS x' })).json(), [{ x: 1 }]);
+      else if (next === 'columns') assert.deepEqual(await (await c.query({ query: 'SELECT 1 AS x' })).columns(), { x: [1] });
+      else {
+        await c.command({ query: 'DROP TABLE IF EXISTS emb_after_fail' });
+        await c.command({ query: 'CREATE TABLE emb_after_fail (x UInt8) ENGINE = Memory' });
+        await assert.rejects(c.query({ query: 'SELECT throwIf(number = 5000) FROM numbers(10000)', clickhouse_settings: { max_block_size: 100 } }).then((r) => r.json()));
+        await c.insert({ table: 'emb_after_fail', values: [{ x: 7 }] });
+        assert.deepEqual(await (await c.query({ query: 'SELECT x FROM emb_after_fail' })).json(), [{ x: 7 }]);
+        await c.command({ query: 'DROP TABLE emb_after_fail' });
+      }
+    }
+  } finally {
+    await c.close();
+  }
+});
+
+test('embedded: close() ends an insert still reading its source', { skip }, async () => {
+  const c = createClient({ url: 'chdb:' });
+  await c.command({ query: 'DROP TABLE IF EXISTS emb_close_ins' });
+  await c.command({ query: 'CREATE TABLE emb_close_ins (x UInt64) ENGINE = Memory' });
+  let finalized = false;
+  async function* endless() {
+    try {
+      for (let i = 0; ; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        yield { x: i };
+      }
+    } finally {
+      finalized = true;
+    }
+  }
+  const pending = c.insert({ table: 'emb_close_ins', values: endless() }).catch((e: unknown) => e);
+  await new Promise((r) => setTimeout(r, 200));
+  const started = Date.now();
+  await c.close();
+  const e = (await pending) as Error & { code?: string };
+  assert.equal(e.code, 'CHWIRE_CLIENT_CLOSED', String(e));
+  assert.ok(Date.now() - started < 1000);
+  // The source is closed once its pending next() settles (an async generator's return() waits for it).
+  for (let i = 0; i < 150 && !finalized; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(finalized, 'the source was closed');
+  const d = createClient({ url: 'chdb:' });
+  try {
+    assert.deepEqual(await (await d.query({ query: 'SELECT count() AS n FROM emb_close_ins' })).json(), [{ n: 0n }]);
+    await d.command({ query: 'DROP TABLE emb_close_ins' });
+  } finally {
+    await d.close();
+  }
+});
+
 test('embedded: errors carry the engine code and name', { skip }, async () => {
   const c = createClient({ url: 'chdb:' });
   try {

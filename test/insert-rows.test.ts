@@ -188,3 +188,21 @@ test('encodeNative: integer strings are strict too', () => {
   assert.deepEqual(encodeNative({ columns: [{ name: 'x', type: 'UInt256', values: ['0xff', '+255'] }] }), encodeNative({ columns: [{ name: 'x', type: 'UInt256', values: [255n, 255n] }] }));
   assert.deepEqual(encodeNative({ columns: [{ name: 'x', type: 'Int32', values: ['+12', '-3'] }] }), encodeNative({ columns: [{ name: 'x', type: 'Int32', values: [12, -3] }] }));
 });
+
+test('insert_batch_bytes weighs bytes, arrays and maps by their content, as it weighs strings', async () => {
+  const { batchRows } = await import('../src/client/insert.js');
+  const header = [{ name: 'b', type: 'String' }];
+  const big = 100 * 1024;
+  for (const value of [(i: number) => 'x'.repeat(big) + i, () => new Uint8Array(big), () => ['x'.repeat(big / 2), 'y'.repeat(big / 2)]]) {
+    const type = Array.isArray(value(0)) ? 'Array(String)' : 'String';
+    const rows = Array.from({ length: 100 }, (_, i) => ({ b: value(i) }));
+    let blocks = 0;
+    for await (const b of batchRows(rows, [{ ...header[0]!, type }], { rows: 100_000, bytes: 1024 * 1024, ms: 1000 })) if (b.rowCount) blocks++;
+    assert.ok(blocks >= 9 && blocks <= 11, `${type}: ${blocks} blocks of ≈ 1 MiB`);
+  }
+});
+
+test('an array mixing row objects and row arrays is refused (their column orders differ)', async () => {
+  const { inferColumns } = await import('../src/client/insert.js');
+  assert.throws(() => inferColumns([{ b: 'B0', a: 'A0' }, ['A1', 'B1']]), (e: unknown) => e instanceof EncodeError && e.code === 'CHWIRE_BAD_ROW' && /row 1 is an array/.test(e.message));
+});

@@ -240,4 +240,51 @@ test('one failure reaching several callers: each gets its own error with its own
   }
 });
 
+test('INSERT: an exception the server sends while rows still go is the error (not the ended INSERT); close() ends an INSERT with CHWIRE_CLIENT_CLOSED', async (t) => {
+  if (!file.server()) return t.skip('no ClickHouse server');
+  await serverExec('DROP TABLE IF EXISTS default.chwire_stmt_mv');
+  await serverExec('DROP TABLE IF EXISTS default.chwire_stmt_src');
+  await serverExec('CREATE TABLE default.chwire_stmt_src (x UInt64) ENGINE = Memory');
+  await serverExec('CREATE MATERIALIZED VIEW default.chwire_stmt_mv ENGINE = Memory AS SELECT x, throwIf(x = 25) AS t FROM default.chwire_stmt_src');
+  const c = createClient({ url: url(), insert_batch_rows: 10 });
+  async function* slow(n: number) {
+    for (let i = 0; i < n; i++) {
+      if (i % 10 === 0) await new Promise((r) => setTimeout(r, 5));
+      yield { x: i };
+    }
+  }
+  try {
+    await assert.rejects(
+      c.insert({ table: 'default.chwire_stmt_src', values: slow(1000), clickhouse_settings: { min_insert_block_size_rows: 1, min_insert_block_size_bytes: 1 } }),
+      (e: unknown) => e instanceof Error && (e as { code?: unknown }).code === 395 && /throwIf/.test(e.message),
+    );
+    // close() while an INSERT waits for its source.
+    const pending = c.insert({ table: 'default.chwire_stmt_src', values: slow(1e9) }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    await c.close();
+    const e = (await pending) as Error & { code?: string };
+    assert.equal(e.code, 'CHWIRE_CLIENT_CLOSED', String(e));
+    assert.ok(Date.now() - started < 1000);
+  } finally {
+    await c.close();
+    await serverExec('DROP TABLE IF EXISTS default.chwire_stmt_mv');
+    await serverExec('DROP TABLE IF EXISTS default.chwire_stmt_src');
+  }
+});
+
+test('summary.elapsedMs counts from the query() call, also while the server has not answered yet', async (t) => {
+  if (!file.server()) return t.skip('no ClickHouse server');
+  for (const u of [url(), httpUrl()]) {
+    const c = createClient({ url: u });
+    try {
+      const rs = await c.query({ query: 'SELECT sleep(0.3) AS s' });
+      await rs.json();
+      assert.ok(rs.summary.elapsedMs >= 280, `${u}: ${rs.summary.elapsedMs} ms`);
+    } finally {
+      await c.close();
+    }
+  }
+});
+
 test('no unhandled rejections', () => assert.deepEqual(unhandled, []));

@@ -159,6 +159,7 @@ export class ClickHouseClient {
   query(params: QueryParams): Promise<ResultSet & { stream(): unknown }> {
     return withCallerStack(
       (async () => {
+        const started = Date.now();
         const t = await this.getTransport();
         // The transport's signal: the caller's, or ours when a reader leaves while a block is awaited.
         const own = new AbortController();
@@ -183,7 +184,7 @@ export class ClickHouseClient {
         const abandon = () => own.abort(new AbortError('the result was closed before its end'));
         let rs: ResultSet & { stream(): unknown };
         try {
-          rs = new ResultSet(it, first, events.queryId, this.options.rows ?? 'object', params.on_progress, unlink, params.on_log, copied, abandon) as ResultSet & { stream(): unknown };
+          rs = new ResultSet(it, first, events.queryId, this.options.rows ?? 'object', params.on_progress, unlink, params.on_log, copied, abandon, started) as ResultSet & { stream(): unknown };
         } catch (e) {
           // An on_progress/on_log callback threw on the first event: end the query before rethrowing.
           unlink();

@@ -50,7 +50,8 @@ export function inferColumns(values: unknown): string[] | undefined {
   let known: Set<string> | undefined;
   for (let i = 1; i < values.length; i++) {
     const r: unknown = values[i];
-    if (!isRowObject(r)) continue;
+    // Array rows take the table's column order, object rows their keys: one input, one form.
+    if (!isRowObject(r)) throw new EncodeError(`row ${i} is ${Array.isArray(r) ? 'an array' : r === null ? 'null' : typeof r} while row 0 is an object: give every row as an object, or every row as an array`, 'CHWIRE_BAD_ROW');
     // Fast path: the first row's keys in the same order.
     let j = 0;
     let same = true;
@@ -77,7 +78,7 @@ export function inferColumns(values: unknown): string[] | undefined {
 
 /** An insert's EncodeError: message and `rowsSent` tell how many rows (the input's first ones) were already sent. */
 function insertError(message: string, code: string, sent: number): InsertEncodeError {
-  const note = sent > 0 ? ` (rows 0–${sent - 1} were sent before it and are not rolled back: over TCP they are inserted, over HTTP they may be)` : '';
+  const note = sent > 0 ? ` (rows 0–${sent - 1} were sent before it and are not rolled back: over TCP they are inserted, over HTTP they may be, on chdb: they are not)` : '';
   return Object.assign(new EncodeError(message + note, code), { rowsSent: sent });
 }
 
@@ -189,10 +190,24 @@ export function columnsToBlock(columns: Record<string, ArrayLike<unknown>>, head
   return { columns: header.map((h) => ({ name: h.name, type: h.type, values: columns[h.name]! })) };
 }
 
+/** A row's size for insert_batch_bytes: strings, bytes, arrays, maps and objects by content. */
 function approxSize(row: unknown): number {
   if (row === null || typeof row !== 'object') return 16;
   let n = 0;
-  for (const v of Object.values(row as object)) n += typeof v === 'string' ? v.length + 1 : 8;
+  for (const v of Object.values(row as object)) n += valueSize(v, 0);
+  return n;
+}
+
+function valueSize(v: unknown, depth: number): number {
+  if (typeof v === 'string') return v.length + 1;
+  if (v === null || typeof v !== 'object') return 8;
+  if (ArrayBuffer.isView(v)) return v.byteLength + 1;
+  // Deep values: an estimate from the first levels is enough to bound a batch.
+  if (depth > 3) return 8;
+  let n = 8;
+  if (Array.isArray(v)) for (const x of v) n += valueSize(x, depth + 1);
+  else if (v instanceof Map) for (const [k, x] of v) n += valueSize(k, depth + 1) + valueSize(x, depth + 1);
+  else if (!(v instanceof Date)) for (const x of Object.values(v)) n += valueSize(x, depth + 1);
   return n;
 }
 

@@ -121,8 +121,6 @@ export class ResultSet implements AsyncIterable<Block> {
   private finished = false;
   private closedEarly = false;
   private active: AsyncIterator<Block> | undefined;
-  private readonly started = Date.now();
-
   constructor(
     private readonly events: AsyncIterator<QueryEvent>,
     private first: IteratorResult<QueryEvent> | undefined,
@@ -135,6 +133,8 @@ export class ResultSet implements AsyncIterable<Block> {
     private valuesCopied?: () => void,
     /** Stops the transport's request at once (a reader left while a block was awaited). */
     private readonly abandon?: () => void,
+    /** When the query was asked for (summary.elapsedMs counts from here). */
+    private readonly started = Date.now(),
   ) {
     this.summary = { progress: emptyProgress(), elapsedMs: 0, queryId };
     if (first && !first.done) this.note(first.value);

@@ -165,3 +165,24 @@ export class InactivityDeadline {
     }
   };
 }
+
+/**
+ * Iterate `src` with every next() raced through `until`: an abort ends the loop at once, even
+ * while the source is still producing; the source is then closed in the background.
+ */
+export async function* untilStopped<T>(src: AsyncIterable<T> | Iterable<T>, until: <U>(p: Promise<U>) => Promise<U>): AsyncGenerator<T> {
+  const it: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : src[Symbol.iterator]();
+  let ended = false;
+  try {
+    for (;;) {
+      const r = await until(Promise.resolve(it.next()));
+      if (r.done) {
+        ended = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    if (!ended) void Promise.resolve().then(() => it.return?.()).catch(() => {});
+  }
+}

@@ -59,7 +59,7 @@ import { Writer } from '../core/io/writer.js';
 import { BlockDecoder, decodeNative } from '../core/native/reader.js';
 import { prepareBlock, writeBlock } from '../core/native/writer.js';
 import { bindQueryParams, quoteIdentifier, quoteString, type ParamValue } from '../core/protocol/params.js';
-import { quoteTable } from './common.js';
+import { quoteTable, untilStopped } from './common.js';
 
 // ---------------------------------------------------------------- the chdb module (typed loosely)
 
@@ -357,11 +357,29 @@ function decodeFailure(e: unknown): unknown {
   return new DecodeError('the embedded engine returned bytes that are not complete Native blocks', 'CHWIRE_MALFORMED_DATA', { cause: e });
 }
 
+/**
+ * Engine connections whose last statement failed. chdb 3.4 then hands the *next* statement the
+ * failed one's partial output (rows it made before the error) instead of its own: before the next
+ * real statement, settle() runs a marker query until the engine answers it with its own text.
+ */
+const failedRunners = new WeakSet<ChdbRunner>();
+
+async function settle(runner: ChdbRunner): Promise<void> {
+  for (let i = 0; failedRunners.has(runner); i++) {
+    if (i === 3) throw new ClientError('the embedded engine keeps answering with an earlier statement\'s output', 'CHWIRE_CHDB_STALE');
+    const marker = `chwire-${randomUUID()}`;
+    const r = await runner.queryAsync(`SELECT '${marker}'`, { format: 'TabSeparated' }).catch(() => undefined);
+    if (r && new TextDecoder().decode(r.bytes()).trim() === marker) failedRunners.delete(runner);
+  }
+}
+
 export class EmbeddedTransport implements Transport {
   readonly kind = 'embedded' as const;
   private killer: ChdbSession | undefined;
   private tmpDir: Promise<string> | undefined;
   private closed = false;
+  /** Inserts reading their source: close() stops each. */
+  private readonly closing = new Set<(e: Error) => void>();
   private timezone = 'UTC';
   private version = '';
   private readonly lock: Mutex;
@@ -415,8 +433,16 @@ export class EmbeddedTransport implements Transport {
     const text = marker ? `/* ${marker} */ ${sql}` : sql;
     const useDb = !this.session && this.database !== undefined && this.database !== 'default' ? this.database : undefined;
     const release = await raceAbort(this.lock.lock(), signal);
-    const q = (x: string): Promise<ChdbResult> => this.runner.queryAsync(x, { format: 'Native' });
+    const runner = this.runner;
+    // Every statement goes through here: one that fails marks the engine connection (see settle()).
+    const call = (x: string, format: string | undefined): Promise<ChdbResult> =>
+      runner.queryAsync(x, format === undefined ? {} : { format }).catch((e: unknown) => {
+        failedRunners.add(runner);
+        throw e;
+      });
+    const q = (x: string): Promise<ChdbResult> => call(x, 'Native');
     const job = (async (): Promise<ChdbResult> => {
+      await settle(runner);
       if (useDb) await q(`USE ${quoteIdentifier(useDb)}`);
       let restore = '';
       try {
@@ -431,7 +457,7 @@ export class EmbeddedTransport implements Transport {
         }
         if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
         const full = settings.length && o.selectLike ? `${text}\nSETTINGS ${settings.map(([k, v]) => `${k} = ${v}`).join(', ')}` : text;
-        return await this.runner.queryAsync(full, { format: o.format });
+        return await call(full, o.format);
       } finally {
         if (restore) await q(restore).catch(() => {});
         if (useDb) await q('USE default').catch(() => {});
@@ -640,11 +666,20 @@ export class EmbeddedTransport implements Transport {
     const fh = await open(file, 'w');
     let rows = 0;
     let bytes = 0;
+    // Reading the source ends at once on abort or close(), even while the source is still producing.
+    let rejectStop!: (e: Error) => void;
+    const stopped = new Promise<never>((_, reject) => (rejectStop = reject));
+    stopped.catch(() => {});
+    const onStop = (e: Error): void => rejectStop(e);
+    const onAbort = (): void => onStop(new AbortError(undefined, { cause: signal?.reason }));
+    this.closing.add(onStop);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const until = <U>(p: Promise<U>): Promise<U> => Promise.race([p, stopped]);
     try {
       try {
         if (req.native) {
           const chunks: Uint8Array[] = [];
-          for await (const chunk of req.native) {
+          for await (const chunk of untilStopped(req.native, until)) {
             if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
             chunks.push(chunk);
             await fh.write(chunk);
@@ -655,7 +690,7 @@ export class EmbeddedTransport implements Transport {
           for (const b of decodeNative(all)) rows += b.rowCount;
         } else {
           const cache = new CodecCache();
-          for await (const block of req.blocks(header)) {
+          for await (const block of untilStopped(req.blocks(header), until)) {
             if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
             const { columns, rows: n } = prepareBlock(block, cache, this.timezone);
             if (n === 0) continue;
@@ -681,6 +716,8 @@ export class EmbeddedTransport implements Transport {
       progress.elapsedNs = Math.round(r.elapsed * 1e9);
       return { rows, queryId, progress };
     } finally {
+      this.closing.delete(onStop);
+      signal?.removeEventListener('abort', onAbort);
       // An aborted insert may still be reading the file: delete it once the engine is done.
       if (signal?.aborted && this.chdb.drainPending) void this.chdb.drainPending().then(() => unlink(file).catch(() => {}));
       else await unlink(file).catch(() => {});
@@ -699,6 +736,8 @@ export class EmbeddedTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Inserts still reading their source end now.
+    for (const stop of this.closing) stop(new ClientError('the client was closed while this request ran', 'CHWIRE_CLIENT_CLOSED'));
     this.killer?.close();
     this.session?.close();
     const dir = this.tmpDir;

@@ -31,7 +31,7 @@ import {
 } from '../client/types.js';
 import { createNodeCodecs } from './compression.js';
 import { logEntries } from '../client/result-set.js';
-import { InactivityDeadline, changesSession, isInsertStatement, newQueryId, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
+import { InactivityDeadline, changesSession, isInsertStatement, newQueryId, untilStopped, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
 
 /** Blocks buffered ahead of the consumer before the socket is paused. */
 const HIGH_WATER_EVENTS = 16;
@@ -750,24 +750,24 @@ async function drainAfterCancel(c: NodeConnection): Promise<void> {
 }
 
 /**
- * Iterate `src` with every next() raced through `until`: an abort ends the loop at once, even
- * while the source is still producing; the source is then closed in the background.
+ * While an INSERT sends blocks: take what the server sent meanwhile (progress, logs); an
+ * exception means the server ended the INSERT, and is thrown.
  */
-async function* untilStopped<T>(src: AsyncIterable<T> | Iterable<T>, until: <U>(p: Promise<U>) => Promise<U>): AsyncGenerator<T> {
-  const it: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : src[Symbol.iterator]();
-  let ended = false;
-  try {
-    for (;;) {
-      const r = await until(Promise.resolve(it.next()));
-      if (r.done) {
-        ended = true;
-        return;
-      }
-      yield r.value;
-    }
-  } finally {
-    if (!ended) void Promise.resolve().then(() => it.return?.()).catch(() => {});
+function serverSaid(c: NodeConnection, progress: import('../client/types.js').Progress): void {
+  while (c.hasEvent) {
+    const e = c.take();
+    if (e.type === 'exception') throw serverError(e.exception);
+    if (e.type === 'progress') addProgress(progress, clientProgress(e.progress));
   }
+}
+
+/** An exception the server sent that nobody has taken yet (see serverSaid). */
+function serverException(c: NodeConnection): ClickHouseError | undefined {
+  while (c.hasEvent) {
+    const e = c.take();
+    if (e.type === 'exception') return serverError(e.exception);
+  }
+  return undefined;
 }
 
 /** Run a statement to its end, discarding data; throws a server exception. */
@@ -1172,6 +1172,7 @@ export class TcpTransport implements Transport {
           for await (const bytes of untilStopped(req.native, until)) {
             for (const b of dec.push(bytes)) {
               if (stop) throw stop;
+              serverSaid(c, progress);
               c.conn.sendBlock(b);
               rows += b.rowCount;
               await until(c.flush());
@@ -1181,12 +1182,22 @@ export class TcpTransport implements Transport {
         } else {
           for await (const b of untilStopped(req.blocks(header) as AsyncIterable<import('../core/native/block-types.js').Block>, until)) {
             if (stop) throw stop;
+            serverSaid(c, progress);
             c.conn.sendBlock(b);
             rows += 'rowCount' in b ? b.rowCount : (b as { columns: { values: ArrayLike<unknown> }[] }).columns[0]?.values.length ?? 0;
             await until(c.flush());
           }
         }
       } catch (e) {
+        // The server ended the INSERT with an exception while we sent (a view's throwIf, a
+        // constraint): that is the error, not what sending on the ended INSERT then ran into.
+        const ex = serverException(c);
+        if (ex) {
+          c.destroy();
+          throw ex;
+        }
+        // close() ended it: say so (sending then fails on the broken connection).
+        if (c.conn.failure instanceof ClientError) throw c.conn.failure;
         // Conversion failed or the source threw: nothing of this batch was sent; abandon the INSERT.
         if (!stop) {
           try {
