@@ -16,11 +16,13 @@ try {
   else throw e;
 }
 
-// Cancel a long query: the promise rejects promptly with AbortError.
+// Cancel a long query: it rejects promptly with AbortError — query() itself, or reading its
+// result (over TCP query() resolves as soon as the server sends the result's header).
 const ac = new AbortController();
 setTimeout(() => ac.abort(), 200);
 await client
   .query({ query: 'SELECT count() FROM numbers(1000000000) WHERE cityHash64(number) = 0', abort_signal: ac.signal })
+  .then((rs) => rs.json())
   .catch((e) => console.log(`cancelled: ${e.name}`));
 
 await client.close();

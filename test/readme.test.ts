@@ -42,3 +42,10 @@ test('the README core example runs', async () => {
   assert.deepEqual(Array.from(b!.columns[0]!.toArray()), ['1.50', null]);
   assert.deepEqual(encodeNative(decodeNative(bytes3)), bytes3);
 });
+
+test('the package exports what the README names: createServer() from chwire/server, the core from chwire/core', async () => {
+  const server = (await import('chwire/server' as string)) as { createServer?: unknown };
+  assert.equal(typeof server.createServer, 'function');
+  const core = (await import('chwire/core' as string)) as { decodeNative?: unknown };
+  assert.equal(typeof core.decodeNative, 'function');
+});

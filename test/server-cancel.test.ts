@@ -28,6 +28,23 @@ describe('chwire serve: cancel and disconnect', { concurrency: false }, () => {
     await server?.close();
   });
 
+  test('the result header comes before any Progress: rs.meta is known when query() resolves', async (t) => {
+    if (!server) return t.skip('chdb is not installed');
+    const c = createClient({ url: url() });
+    try {
+      for (const [q, meta] of [
+        ['SELECT number AS n, toString(n) AS s FROM numbers(5)', [{ name: 'n', type: 'UInt64' }, { name: 's', type: 'String' }]],
+        ['SELECT count() AS c FROM numbers(5000000)', [{ name: 'c', type: 'UInt64' }]],
+      ] as const) {
+        const rs = await c.query({ query: q });
+        assert.deepEqual(rs.meta, meta, q);
+        await rs.json();
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
   /** Statements the engine is running (besides this one), after a short settle. */
   async function running(): Promise<bigint> {
     const c = createClient({ url: url() });

@@ -287,4 +287,24 @@ test('summary.elapsedMs counts from the query() call, also while the server has 
   }
 });
 
+test('insert() with session_id fills that session\'s temporary table (TCP and HTTP)', async (t) => {
+  if (!file.server()) return t.skip('no ClickHouse server');
+  for (const u of [url(), httpUrl()]) {
+    const c = createClient({ url: u });
+    const session_id = `chwire-ins-${Math.floor(Math.random() * 1e9)}`;
+    try {
+      await c.command({ query: 'CREATE TEMPORARY TABLE chwire_tmp_ins (a UInt8, s String)', session_id });
+      await c.insert({ table: 'chwire_tmp_ins', values: [{ a: 1, s: 'x' }, { a: 2, s: 'y' }], session_id });
+      await c.insert({ table: 'chwire_tmp_ins', columns: { a: new Uint8Array([3]), s: ['z'] }, session_id });
+      assert.deepEqual(await (await c.query({ query: 'SELECT a, s FROM chwire_tmp_ins ORDER BY a', session_id })).json(), [
+        { a: 1, s: 'x' },
+        { a: 2, s: 'y' },
+        { a: 3, s: 'z' },
+      ], u);
+    } finally {
+      await c.close();
+    }
+  }
+});
+
 test('no unhandled rejections', () => assert.deepEqual(unhandled, []));

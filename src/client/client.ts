@@ -63,6 +63,17 @@ export function resolveEndpoints(o: ClientOptions): Endpoint[] {
 export type TransportFactory = (endpoints: Endpoint[], options: ClientOptions) => Promise<Transport>;
 
 async function defaultFactory(endpoints: Endpoint[], options: ClientOptions): Promise<Transport> {
+  try {
+    return await loadTransport(endpoints, options);
+  } catch (e) {
+    // In a browser only http(s):// can load: the TCP and embedded transports need Node.js.
+    if (e instanceof TypeError && /import|module/i.test(e.message))
+      throw new ClientError(`the ${endpoints[0]!.scheme}: transport cannot be loaded here (${e.message}); in a browser use an http(s):// url`, 'CHWIRE_TRANSPORT_UNAVAILABLE');
+    throw e;
+  }
+}
+
+async function loadTransport(endpoints: Endpoint[], options: ClientOptions): Promise<Transport> {
   const scheme = endpoints[0]!.scheme;
   if (scheme === 'chdb') {
     const m = await import('../transport/embedded.js');
@@ -89,6 +100,8 @@ export interface InsertParams {
   clickhouse_settings?: Settings;
   query_id?: string;
   abort_signal?: AbortSignal;
+  /** Insert within this session (e.g. into its temporary table). */
+  session_id?: string;
 }
 
 /** Capture the caller's stack before the first await, and attach it to errors. */
@@ -243,6 +256,7 @@ export class ClickHouseClient {
           ...(native ? { native } : {}),
           ...(params.query_id ? { query_id: params.query_id } : {}),
           ...(params.abort_signal ? { abort_signal: params.abort_signal } : {}),
+          ...(params.session_id !== undefined ? { session_id: params.session_id } : {}),
         };
         return t.insert(req);
       })(),

@@ -124,6 +124,8 @@ export interface InsertRequest {
   clickhouse_settings?: Settings;
   query_id?: string;
   abort_signal?: AbortSignal;
+  /** Run in this session (its temporary tables, SETs). */
+  session_id?: string;
 }
 
 export interface InsertSummary {

@@ -479,16 +479,21 @@ class ClientSession {
     let rows = 0;
     let blocks = 0;
     let bytes = 0;
-    const send = async (block: Block): Promise<void> => {
-      if (signal.aborted) return;
-      const cols: OutColumn[] = block.columns.map((c) => {
+    const outColumns = (block: Block): OutColumn[] =>
+      block.columns.map((c) => {
         const d = c as DecodedColumn;
         return { name: d.name, codec: d.codec, data: d.data, sparse: sparse.has(d.name) };
       });
-      if (!headerSent) {
-        this.conn.sendBlock('Data', cols.map((c) => ({ name: c.name, codec: c.codec, data: c.codec.fromValues([]) })), 0, method);
-        headerSent = true;
-      }
+    // The header (an empty block) goes first, before any Progress, as ClickHouse sends it.
+    const sendHeader = (block: Block): void => {
+      if (headerSent) return;
+      this.conn.sendBlock('Data', outColumns(block).map((c) => ({ name: c.name, codec: c.codec, data: c.codec.fromValues([]) })), 0, method);
+      headerSent = true;
+    };
+    const send = async (block: Block): Promise<void> => {
+      if (signal.aborted) return;
+      const cols = outColumns(block);
+      sendHeader(block);
       if (block.rowCount === 0) return;
       this.conn.sendBlock('Data', cols, block.rowCount, method);
       rows += block.rowCount;
@@ -510,6 +515,7 @@ class ClientSession {
           // Progress as the engine produces blocks: chDB reports no read progress mid-query,
           // so each chunk's own rows and bytes (sent before its Data, as ClickHouse does).
           const chunkRows = decoded.reduce((n, b) => n + b.rowCount, 0);
+          if (decoded.length) sendHeader(decoded[0]!);
           if (chunkRows) this.conn.sendProgress({ rows: chunkRows, bytes: chunk.length, totalRows: 0, totalBytes: 0, writtenRows: 0, writtenBytes: 0, elapsedNs: elapsed() });
           for (const b of decoded) {
             if (signal.aborted) return;

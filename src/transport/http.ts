@@ -630,6 +630,8 @@ export class HttpTransport implements Transport {
   private slotsInUse = 0;
   private slotWaiters: (() => boolean)[] = [];
   /** Per session_id: settles when the session's last queued request is over (requests run one at a time, in order). */
+  /** The session turn each request holds (see sessionTurn). */
+  private readonly sessionTurns = new WeakMap<RequestControl, string>();
   private readonly sessionTails = new Map<string, Promise<void>>();
 
   constructor(
@@ -793,6 +795,9 @@ export class HttpTransport implements Transport {
 
   /** The session's turn: once its previous request is over (bounded by request_timeout and abort). */
   private async sessionTurn(id: string, ctl: RequestControl): Promise<void> {
+    // A request of several HTTP requests (an insert's DESCRIBE, then its data) takes its turn once.
+    if (this.sessionTurns.get(ctl) === id) return;
+    this.sessionTurns.set(ctl, id);
     const before = this.sessionTails.get(id) ?? Promise.resolve();
     let turnOver!: () => void;
     const tail = new Promise<void>((r) => (turnOver = r));
@@ -1068,14 +1073,15 @@ export class HttpTransport implements Transport {
   }
 
   /** The insert header: the table's insertable columns (or the named ones) with their types. */
-  private async insertHeader(table: string, columns: string[] | undefined, ctl: RequestControl): Promise<{ header: ColumnMeta[]; ep: Endpoint }> {
+  private async insertHeader(table: string, columns: string[] | undefined, ctl: RequestControl, session?: string): Promise<{ header: ColumnMeta[]; ep: Endpoint }> {
     const { res, ep } = await this.send(
       (e) => {
-        const { url, headers } = this.build(e, { extra: { default_format: 'Native' } });
+        // In the insert's session: its temporary tables are only there.
+        const { url, headers } = this.build(e, { extra: { default_format: 'Native' }, sessionId: session });
         return { url, init: { method: 'POST', headers, body: `DESCRIBE TABLE ${quoteTable(table)}` } };
       },
       ctl,
-      { retryable: true },
+      { retryable: true, ...(session !== undefined ? { session } : {}) },
     );
     const body = await readAll(res, ep, ctl);
     // Read to its end: the connection is free (serverZone() may need it under max_open_connections = 1).
@@ -1124,7 +1130,7 @@ export class HttpTransport implements Transport {
           dec.end();
         })();
       } else {
-        const { header, ep } = await this.insertHeader(req.table, req.columns, ctl);
+        const { header, ep } = await this.insertHeader(req.table, req.columns, ctl, req.session_id);
         endpoint = ep;
         // DateTime text without a zone is read in the server's zone, as the server reads it.
         const serverTimezone = needsServerZone(header.map((c) => c.type), {}, true) ? await this.serverZone() : undefined;
@@ -1152,12 +1158,12 @@ export class HttpTransport implements Transport {
       try {
         ({ res, ep } = await this.send(
           (e) => {
-            const { url, headers } = this.build(e, { settings, queryId, extra });
+            const { url, headers } = this.build(e, { settings, queryId, extra, sessionId: req.session_id });
             const b = body.body();
             return { url, init: { method: 'POST', headers, body: b as BodyInit, ...(isStream(b) ? { duplex: 'half' as const } : {}) } };
           },
           ctl,
-          { retryable: false, body, ...(endpoint ? { endpoint } : {}) },
+          { retryable: false, body, ...(endpoint ? { endpoint } : {}), ...(req.session_id !== undefined ? { session: req.session_id } : {}) },
         ));
       } catch (e) {
         if (sourceError) throw sourceError;

@@ -1108,7 +1108,7 @@ export class TcpTransport implements Transport {
     const signal = req.abort_signal;
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
     const queryId = req.query_id ?? newQueryId();
-    const c = await this.pool.acquire(signal);
+    const c = await this.pool.acquire(signal, req.session_id);
     const progress = emptyProgress();
     let rows = 0;
     /** The INSERT went out: an abort sends Cancel (the connection is then dropped at release). */

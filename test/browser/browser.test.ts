@@ -90,7 +90,7 @@ test('the package works unbundled in headless Chromium over HTTP (CORS)', { time
     const done = await page.getAttribute('body', 'data-done');
     const status = await page.textContent('#status');
     assert.equal(done, 'ok', `${status}\n${logs.join('\n')}`);
-    assert.equal(status, 'ping true; streamed 100000 rows; error: ClickHouseError 395');
+    assert.equal(status, 'ping true; streamed 100000 rows; error: ClickHouseError 395; tcp: ClientError CHWIRE_TRANSPORT_UNAVAILABLE');
     const headers = await page.$$eval('#result th', (ths) => ths.map((th) => th.textContent));
     assert.deepEqual(headers, ['id (UInt32)', 'name (String)', 'score (Float64)', 'big (UInt64)']);
     const cells = await page.$$eval('#result tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));

@@ -37,7 +37,14 @@ async function main() {
     } catch (e) {
       err = e instanceof ClickHouseError ? `ClickHouseError ${e.code}` : String(e);
     }
-    status.textContent = `ping ${ok}; streamed ${count} rows; error: ${err}`;
+    // The TCP transport needs Node.js: a typed error here, not a failed module import.
+    let tcp = '';
+    try {
+      await createClient({ url: 'clickhouse://127.0.0.1:9000' }).query({ query: 'SELECT 1' });
+    } catch (e) {
+      tcp = e && e.code ? `${e.name} ${e.code}` : String(e);
+    }
+    status.textContent = `ping ${ok}; streamed ${count} rows; error: ${err}; tcp: ${tcp}`;
   } finally {
     await client.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => {});
     await client.close();
