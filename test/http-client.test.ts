@@ -331,6 +331,13 @@ describe('HTTP transport against ClickHouse 18.16', { concurrency: false }, () =
     } finally {
       await g.close();
     }
+    // This server's compress=1 responses are empty: frames asked for explicitly are refused, never an empty result.
+    const f = createClient({ url: url(), http_response_compression: 'frames' } as never);
+    try {
+      await assert.rejects(f.query({ query: 'SELECT 1' }), (e: unknown) => (e as { code?: string }).code === 'CHWIRE_BAD_OPTION' && /19 or later/.test(String(e)));
+    } finally {
+      await f.close();
+    }
   });
 
   test('HTTPS: custom CA; strict mTLS with a client certificate; wrong certificates rejected', async (t) => {

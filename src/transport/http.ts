@@ -704,10 +704,14 @@ export class HttpTransport implements Transport {
   /** compress=1 responses are broken on 18.x (empty bodies). */
   private async responseMode(): Promise<'frames' | 'gzip' | 'none'> {
     const explicit = this.options.http_response_compression;
-    if (explicit) return explicit;
-    if (this.compression === 'none') return 'none';
+    if (explicit && explicit !== 'frames') return explicit;
+    if (!explicit && this.compression === 'none') return 'none';
     const major = Number((await this.serverInfo()).version.split('.')[0]);
-    return major >= 19 ? 'frames' : 'gzip';
+    // ClickHouse 18.x answers compress=1 with an empty body (a Poco assertion in the server): every
+    // result would look empty. Asked for explicitly, that is an error, not an empty result.
+    if (explicit && major < 19)
+      throw new ClientError(`http_response_compression 'frames' needs ClickHouse 19 or later (this server: ${(await this.serverInfo()).version}, whose compress=1 responses are empty): use 'gzip' or 'none'`, 'CHWIRE_BAD_OPTION');
+    return explicit ?? (major >= 19 ? 'frames' : 'gzip');
   }
 
   /** The URL search parameters and headers common to every request. */
