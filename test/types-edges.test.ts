@@ -235,3 +235,13 @@ test('an Enum type naming a value or a name twice is refused, as ClickHouse refu
     assert.throws(() => encodeNative({ columns: [{ name: 'e', type: t, values: ['a'] }] }), (e: unknown) => e instanceof ChwireError && /given twice/.test(e.message), t);
   }
 });
+
+test('Dynamic: a { type, value } naming no type is an EncodeError naming the column, the row and the object', () => {
+  assert.throws(
+    () => encodeNative({ columns: [{ name: 'd', type: 'Dynamic', values: [1, { type: 'shirt', value: 'red' }] }] }),
+    (e: unknown) =>
+      e instanceof EncodeError && /column "d" \(Dynamic\) row 1: \{ type, value \}/.test(e.message) && /names no ClickHouse type/.test(e.message) && /type: 'JSON'/.test(e.message),
+  );
+  // Error text names typed arrays and maps by kind.
+  assert.throws(() => encodeNative({ columns: [{ name: 'x', type: 'UInt8', values: [new Int32Array(2)] }] }), (e: unknown) => e instanceof EncodeError && /Int32Array\(2\)/.test(e.message));
+});

@@ -172,10 +172,19 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'bigint') return `${v}n`;
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v);
   if (v instanceof Date) return `Date(${isNaN(v.getTime()) ? 'Invalid' : v.toISOString()})`;
-  if (v instanceof Uint8Array) return `Uint8Array(${v.length})`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<unknown>).length ?? v.byteLength})`;
   if (Array.isArray(v)) return `array(${v.length})`;
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
-  if (typeof v === 'object') return Object.prototype.toString.call(v);
+  if (v instanceof Map) return `Map(${v.size})`;
+  if (typeof v === 'object') {
+    // A plain object by its first keys ({ a, b, … }); other objects by their class.
+    const proto = Object.getPrototypeOf(v) as object | null;
+    if (proto === Object.prototype || proto === null) {
+      const keys = Object.keys(v);
+      return `{ ${keys.slice(0, 4).join(', ')}${keys.length > 4 ? ', …' : ''} }`;
+    }
+    return (v as { constructor?: { name?: string } }).constructor?.name ?? Object.prototype.toString.call(v);
+  }
   return String(v);
 }

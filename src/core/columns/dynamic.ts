@@ -7,7 +7,7 @@
 //          (UInt8/16/32/64 by n + 1; index n = NULL), then each type's rows.
 // SharedVariant is a String column of `binary type + RowBinary value` (overflow types).
 // Decoded data is always the V1/V2 model (sorted members incl. SharedVariant).
-import { DecodeError, LimitError } from '../errors.js';
+import { DecodeError, EncodeError, LimitError } from '../errors.js';
 import type { Cursor } from '../io/cursor.js';
 import type { Writer } from '../io/writer.js';
 import { parseType, printType } from '../types/index.js';
@@ -211,6 +211,8 @@ export function dynamicFromValues(values: ArrayLike<unknown>, maxTypes: number, 
       freq.set(tv.name, (freq.get(tv.name) ?? 0) + 1);
     } catch (e) {
       if (e instanceof RowValueError) throw new RowValueError(i, v, e.reason);
+      // A { type, value } naming no type: the row is known here.
+      if (e instanceof EncodeError) throw new RowValueError(i, v, e.message);
       throw e;
     }
   }

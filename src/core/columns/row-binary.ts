@@ -330,7 +330,17 @@ function canonical(name: string): [string, TypeNode] {
 /** The value's declared (explicit form) or inferred type, canonicalised. */
 export function typeAndValue(v: unknown): { type: TypeNode; name: string; value: unknown } {
   const ex = explicitTyped(v);
-  const [name, type] = canonical(ex ? ex.type : inferType(v));
+  let named: [string, TypeNode];
+  try {
+    named = canonical(ex ? ex.type : inferType(v));
+  } catch (e) {
+    if (!ex) throw e;
+    // { type, value } is the explicit form; a plain object that merely has those two keys is data.
+    throw new EncodeError(
+      `{ type: ${JSON.stringify(ex.type)}, value } names no ClickHouse type (${e instanceof Error ? e.message : String(e)}); an object with the keys type and value as data goes in as { type: 'JSON', value: … }`,
+    );
+  }
+  const [name, type] = named;
   return { type, name, value: ex ? ex.value : v };
 }
 
