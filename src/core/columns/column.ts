@@ -182,7 +182,7 @@ export function describeValue(v: unknown): string {
     const proto = Object.getPrototypeOf(v) as object | null;
     if (proto === Object.prototype || proto === null) {
       const keys = Object.keys(v);
-      return `{ ${keys.slice(0, 4).join(', ')}${keys.length > 4 ? ', …' : ''} }`;
+      return keys.length ? `{ ${keys.slice(0, 4).join(', ')}${keys.length > 4 ? ', …' : ''} }` : '{}';
     }
     return (v as { constructor?: { name?: string } }).constructor?.name ?? Object.prototype.toString.call(v);
   }
