@@ -94,6 +94,39 @@ export function replaceTrailingFormat(sql: string, format: string): string {
   return f ? sql.slice(0, f.start) + `FORMAT ${format}` + sql.slice(f.end) : sql;
 }
 
+/**
+ * session_id: a session's requests run one at a time, in order (over TCP and HTTP alike).
+ * `join(id)` queues a request: `before` settles when the request ahead of it is over; `leave()`
+ * (idempotent) is called once this one is over or gave up. The next request's turn comes once this
+ * one left *and* the one before it did: a request that gave up while queued must not let the next
+ * one run beside the one still running.
+ */
+export class SessionTurns {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  /** Whether requests of session `id` are queued or running. */
+  busy(id: string): boolean {
+    return this.tails.has(id);
+  }
+
+  join(id: string): { before: Promise<void>; leave: () => void } {
+    const before = this.tails.get(id) ?? Promise.resolve();
+    let turnOver!: () => void;
+    const tail = new Promise<void>((r) => (turnOver = r));
+    this.tails.set(id, tail);
+    void tail.then(() => {
+      if (this.tails.get(id) === tail) this.tails.delete(id);
+    });
+    let left = false;
+    const leave = (): void => {
+      if (left) return;
+      left = true;
+      void before.then(turnOver);
+    };
+    return { before, leave };
+  }
+}
+
 /** A table name for SQL: `db.table`, already-quoted names, or plain names (quoted when needed). */
 export function quoteTable(t: string): string {
   if (/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(t) || /[`"]/.test(t)) return t;

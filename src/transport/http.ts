@@ -32,7 +32,7 @@ import { NativeStreamDecoder, decodeNative } from '../core/native/reader.js';
 import { encodeNative, type BlockInput } from '../core/native/writer.js';
 import { formatClientName } from '../core/protocol/client-name.js';
 import { bindQueryParams, extractParamTypes, formatParamText, formatSqlLiteral, quoteIdentifier, type ParamValue } from '../core/protocol/params.js';
-import { InactivityDeadline, isInsertStatement, newQueryId, quoteTable, replaceTrailingFormat, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
+import { InactivityDeadline, SessionTurns, isInsertStatement, newQueryId, quoteTable, replaceTrailingFormat, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
 
 /** HTTP-only client options (read from the client's options object). */
 export interface HttpOptions {
@@ -632,7 +632,7 @@ export class HttpTransport implements Transport {
   /** Per session_id: settles when the session's last queued request is over (requests run one at a time, in order). */
   /** The session turn each request holds (see sessionTurn). */
   private readonly sessionTurns = new WeakMap<RequestControl, string>();
-  private readonly sessionTails = new Map<string, Promise<void>>();
+  private readonly turns = new SessionTurns();
 
   constructor(
     private readonly endpoints: Endpoint[],
@@ -802,16 +802,8 @@ export class HttpTransport implements Transport {
     // A request of several HTTP requests (an insert's DESCRIBE, then its data) takes its turn once.
     if (this.sessionTurns.get(ctl) === id) return;
     this.sessionTurns.set(ctl, id);
-    const before = this.sessionTails.get(id) ?? Promise.resolve();
-    let turnOver!: () => void;
-    const tail = new Promise<void>((r) => (turnOver = r));
-    this.sessionTails.set(id, tail);
-    void tail.then(() => {
-      if (this.sessionTails.get(id) === tail) this.sessionTails.delete(id);
-    });
-    // The next request's turn comes once this one is over *and* the one before it (a request that
-    // gave up while queued must not let the next one run beside the running one).
-    ctl.whenOver(() => void before.then(turnOver));
+    const { before, leave } = this.turns.join(id);
+    ctl.whenOver(leave);
     const ms = this.timeout();
     await waitTurn(before, ctl, ms, `session '${id}' stayed busy for ${ms} ms`);
   }

@@ -31,7 +31,7 @@ import {
 } from '../client/types.js';
 import { createNodeCodecs } from './compression.js';
 import { logEntries } from '../client/result-set.js';
-import { InactivityDeadline, changesSession, isInsertStatement, newQueryId, untilStopped, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
+import { InactivityDeadline, SessionTurns, changesSession, isInsertStatement, newQueryId, untilStopped, quoteTable, settingText, valuesCopiedFor, type RecycleControl } from './common.js';
 
 /** Blocks buffered ahead of the consumer before the socket is paused. */
 const HIGH_WATER_EVENTS = 16;
@@ -43,14 +43,6 @@ const INPUT_SLAB_BYTES = 1024 * 1024;
 const HOST_COOLDOWN_MS = 10_000;
 /** A session_id's connection is closed (its server session ends) after this long unused. */
 const SESSION_IDLE_MS = 60_000;
-
-interface Session {
-  /** Settles when the last request queued so far has released the connection. */
-  tail: Promise<void>;
-  /** Requests queued or running. */
-  pending: number;
-  conn?: NodeConnection | undefined;
-}
 
 /** `p`, or a TimeoutError after `ms`, or an AbortError on `signal`. */
 function waitFor(p: Promise<void>, signal: AbortSignal | undefined, ms: number, what: string): Promise<void> {
@@ -338,14 +330,16 @@ class NodeConnection {
     if (this.waiter) this.deadline?.touch();
   }
 
-  /** Open, idle and with nothing unread (whatever SETs ran on it). */
+  /**
+   * Open, idle and with nothing unread (whatever SETs ran on it). conn.reusable: an exception
+   * before any Data packet may leave our trailing block unread (see Connection).
+   */
   get cleanIdle(): boolean {
     return !this.closed && !this.error && this.conn.state === 'idle' && this.conn.reusable && this.events.length === 0;
   }
 
   get usable(): boolean {
-    // conn.reusable: an exception before any Data packet may leave our trailing block unread (see Connection).
-    return !this.closed && !this.error && this.conn.state === 'idle' && this.conn.reusable && !this.dirty && this.events.length === 0;
+    return this.cleanIdle && !this.dirty;
   }
 
   destroy(): void {
@@ -427,7 +421,8 @@ type Waiter = (c: NodeConnection | Error) => boolean;
 class Pool {
   private idle: NodeConnection[] = [];
   /** session_id → the connection holding that server session. */
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions = new Map<string, NodeConnection>();
+  private readonly turns = new SessionTurns();
   /** Connections handed out and not yet released (close() ends them). */
   private readonly busy = new Set<NodeConnection>();
   private open = 0;
@@ -454,10 +449,7 @@ class Pool {
 
   private sweep(ttl: number): void {
     const now = Date.now();
-    for (const [id, sess] of this.sessions) {
-      const c = sess.conn;
-      if (sess.pending === 0 && (!c || now - c.lastUsed > SESSION_IDLE_MS)) this.endSession(id, sess);
-    }
+    for (const [id, c] of this.sessions) if (!this.turns.busy(id) && now - c.lastUsed > SESSION_IDLE_MS) this.endSession(id);
     this.idle = this.idle.filter((c) => {
       if (now - c.lastUsed > ttl || !c.usable) {
         this.open--;
@@ -528,60 +520,44 @@ class Pool {
    */
   private async acquireSession(id: string, signal?: AbortSignal): Promise<NodeConnection> {
     if (this.closed) throw new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED');
-    let s = this.sessions.get(id);
-    if (!s) this.sessions.set(id, (s = { tail: Promise.resolve(), pending: 0 }));
-    const sess = s;
     // Queue behind the session's running request (bounded by request_timeout, like a pool wait).
-    const before = sess.tail;
-    let settled = false;
-    // The next request's turn comes once this one is over *and* the one before it (a request
-    // that gave up while queued must not let the next one run beside the running one).
-    const done = (): void => {
-      if (settled) return;
-      settled = true;
-      sess.pending--;
-      void before.then(resolveTurn);
-    };
-    let resolveTurn!: () => void;
-    sess.tail = new Promise<void>((r) => (resolveTurn = r));
-    sess.pending++;
+    const { before, leave } = this.turns.join(id);
     try {
       const timeout = this.options.request_timeout ?? 30_000;
       await waitFor(before, signal, timeout, `session '${id}' stayed busy for ${timeout} ms`);
-      let c = sess.conn;
+      let c = this.sessions.get(id);
       if (c && !c.cleanIdle) {
         // Broken while unused (the server closed it): the session's state is gone; a new one starts.
-        sess.conn = undefined;
-        this.open--;
-        c.destroy();
-        this.wakeWaiter();
+        this.endSession(id);
         c = undefined;
       }
       if (!c) {
         c = await this.take(signal);
         c.session = id;
-        sess.conn = c;
+        this.sessions.set(id, c);
       }
       if (this.closed) throw new ClientError('the client is closed', 'CHWIRE_CLIENT_CLOSED');
       this.busy.add(c);
-      c.onRelease = done;
+      c.onRelease = leave;
       return c;
     } catch (e) {
-      done();
+      leave();
       throw e;
     }
   }
 
-  /** Forget an idle session (nobody queued), closing its connection. */
-  private endSession(id: string, sess: Session): void {
-    if (this.sessions.get(id) === sess) this.sessions.delete(id);
-    const c = sess.conn;
-    sess.conn = undefined;
-    if (c && !this.busy.has(c)) {
-      this.open--;
-      c.destroy();
-      this.wakeWaiter();
-    }
+  /** Forget a session, closing its connection unless a request still holds it. */
+  private endSession(id: string): void {
+    const c = this.sessions.get(id);
+    this.sessions.delete(id);
+    if (c && !this.busy.has(c)) this.drop(c);
+  }
+
+  /** A connection leaves the pool: its slot is free for the next waiter. */
+  private drop(c: NodeConnection): void {
+    this.open--;
+    c.destroy();
+    this.wakeWaiter();
   }
 
   private async take(signal?: AbortSignal): Promise<NodeConnection> {
@@ -661,25 +637,20 @@ class Pool {
     c.disarmDeadline();
     if (c.session !== undefined) {
       // A session's connection stays with the session (per-query SETs included) until it breaks.
-      const sess = this.sessions.get(c.session);
       const next = c.onRelease;
       c.onRelease = undefined;
       c.lastUsed = Date.now();
+      const own = this.sessions.get(c.session) === c;
       // `dirty` does not matter here: the session is the user's own state.
-      const keep = sess?.conn === c && !this.closed && c.cleanIdle;
-      if (!keep) {
-        if (sess?.conn === c) sess.conn = undefined;
-        this.open--;
-        c.destroy();
-        this.wakeWaiter();
+      if (!own || this.closed || !c.cleanIdle) {
+        if (own) this.sessions.delete(c.session);
+        this.drop(c);
       }
       next?.();
       return;
     }
     if (!c.usable || this.closed) {
-      this.open--;
-      c.destroy();
-      this.wakeWaiter();
+      this.drop(c);
       return;
     }
     this.give(c);
@@ -687,14 +658,7 @@ class Pool {
 
   close(): void {
     this.closed = true;
-    for (const sess of this.sessions.values()) {
-      const c = sess.conn;
-      sess.conn = undefined;
-      if (c && !this.busy.has(c)) {
-        this.open--;
-        c.destroy();
-      }
-    }
+    for (const c of this.sessions.values()) if (!this.busy.has(c)) this.drop(c);
     this.sessions.clear();
     clearInterval(this.sweeper);
     for (const c of this.idle) c.destroy();
@@ -759,15 +723,6 @@ function serverSaid(c: NodeConnection, progress: import('../client/types.js').Pr
     if (e.type === 'exception') throw serverError(e.exception);
     if (e.type === 'progress') addProgress(progress, clientProgress(e.progress));
   }
-}
-
-/** An exception the server sent that nobody has taken yet (see serverSaid). */
-function serverException(c: NodeConnection): ClickHouseError | undefined {
-  while (c.hasEvent) {
-    const e = c.take();
-    if (e.type === 'exception') return serverError(e.exception);
-  }
-  return undefined;
 }
 
 /** Run a statement to its end, discarding data; throws a server exception. */
@@ -1075,12 +1030,20 @@ export class TcpTransport implements Transport {
     return setSql ? { req, setSql } : { req };
   }
 
+  /**
+   * A statement's events (query() and command()). A read that failed before any event (a stale
+   * pooled socket) is retried once on a fresh connection — never an INSERT (its rows may have been
+   * committed), never within a session (its state would be lost).
+   */
+  private statement(p: QueryParams, queryId: string, ctl: RecycleControl): TcpQuery {
+    const insert = isInsertStatement(p.query);
+    return new TcpQuery(this.pool, this.options, (c) => this.request(c, p, queryId), p.abort_signal, ctl, !insert && p.session_id === undefined, insert, p.session_id);
+  }
+
   query(p: QueryParams, _options: ValueOptions): AsyncIterable<QueryEvent> & QueryHandle {
     const queryId = p.query_id ?? newQueryId();
     const ctl: RecycleControl = { recycle: p.reuse_buffers === true };
-    const insert = isInsertStatement(p.query);
-    // An INSERT is never retried (its rows may have been committed).
-    const it = new TcpQuery(this.pool, this.options, (c) => this.request(c, p, queryId), p.abort_signal, ctl, !insert && p.session_id === undefined, insert, p.session_id);
+    const it = this.statement(p, queryId, ctl);
     return { [Symbol.asyncIterator]: () => it, queryId, valuesCopied: valuesCopiedFor(ctl) };
   }
 
@@ -1089,10 +1052,7 @@ export class TcpTransport implements Transport {
     const queryId = p.query_id ?? newQueryId();
     const progress = emptyProgress();
     const summary: QuerySummary = { progress, elapsedMs: 0, queryId };
-    const insert = isInsertStatement(p.query);
-    // Like a query: a read that failed before any event (a stale pooled socket) is retried once on
-    // a fresh connection — never an INSERT, never within a session (its state would be lost).
-    const events = new TcpQuery(this.pool, this.options, (c) => this.request(c, p, queryId), p.abort_signal, { recycle: true }, !insert && p.session_id === undefined, insert, p.session_id);
+    const events = this.statement(p, queryId, { recycle: true });
     for await (const e of { [Symbol.asyncIterator]: () => events }) {
       if (e.type === 'progress') {
         addProgress(progress, e.progress);
@@ -1191,8 +1151,9 @@ export class TcpTransport implements Transport {
       } catch (e) {
         // The server ended the INSERT with an exception while we sent (a view's throwIf, a
         // constraint): that is the error, not what sending on the ended INSERT then ran into.
-        const ex = serverException(c);
-        if (ex) {
+        try {
+          serverSaid(c, progress);
+        } catch (ex) {
           c.destroy();
           throw ex;
         }
