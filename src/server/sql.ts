@@ -1,6 +1,7 @@
 // Just enough SQL recognition for the server: which statements need client
 // data (INSERT … VALUES / FORMAT without inline data), SET / USE statements
 // (kept per connection, as a ClickHouse session would), and the target of an INSERT.
+import { trailingFormatClause } from '../transport/common.js';
 
 export type StatementKind =
   | { kind: 'insert'; prefix: string; target: string; columns?: string[] }
@@ -94,13 +95,8 @@ function skipParens(s: string, i: number): number {
  * carries Native blocks; the client applies its own output format).
  */
 export function stripFormat(sql: string): string {
-  const s = sql.replace(/[\s;]+$/, '');
-  const m = /\sFORMAT\s+[A-Za-z0-9_]+$/i.exec(s);
-  if (!m) return sql;
-  const before = s.slice(0, m.index);
-  // Only when the keyword is outside quotes: an even number of unescaped single quotes before it.
-  const quotes = before.replace(/\\./g, '').split("'").length - 1;
-  return quotes % 2 === 0 ? before : sql;
+  const f = trailingFormatClause(sql);
+  return f ? sql.slice(0, f.start).replace(/\s+$/, '') : sql;
 }
 
 export function classify(sql: string): StatementKind {

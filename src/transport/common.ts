@@ -48,44 +48,99 @@ export function changesSession(sql: string): boolean {
   return a === 'SET' || a === 'USE' || ((a === 'CREATE' || a === 'DROP') && (b === 'TEMPORARY' || b === 'TEMP'));
 }
 
+export interface Tok {
+  start: number;
+  end: number;
+  /** word (keyword, identifier, number), quoted (string or quoted identifier), or one punctuation character */
+  kind: 'word' | 'quoted' | 'punct';
+  depth: number;
+}
+
+export interface Scan {
+  toks: Tok[];
+  /** INSERT … FORMAT name: where its inline data starts (not tokenized), else -1. */
+  dataAt: number;
+}
+
 /**
- * A trailing `FORMAT <name>` clause (before any final `;`, whitespace or comments): the name and
- * the span of the clause. Strings, quoted identifiers and comments are skipped, so a FORMAT inside
- * them is never taken for one.
+ * The statement's tokens, outside comments (`--`, `#`, nested block comments) and whitespace
+ * (quotes, escapes and brackets respected).
  */
-export function trailingFormatClause(sql: string): { name: string; start: number; end: number } | undefined {
-  // Top-level words and their spans; anything else that is not blank resets the search.
-  const words: { text: string; start: number; end: number }[] = [];
+export function scanSql(sql: string): Scan {
+  const toks: Tok[] = [];
+  let depth = 0;
   let i = 0;
   const n = sql.length;
+  const word = (t: Tok | undefined, w: string): boolean => t?.kind === 'word' && sql.slice(t.start, t.end).toUpperCase() === w;
   while (i < n) {
     const ch = sql[i]!;
-    if (ch === "'" || ch === '"' || ch === '`') {
-      let j = i + 1;
-      while (j < n && sql[j] !== ch) j += sql[j] === '\\' ? 2 : 1;
-      i = j + 1;
-      words.push({ text: '', start: i, end: i });
-    } else if ((ch === '-' && sql[i + 1] === '-') || ch === '#') {
+    if (/\s/.test(ch)) {
+      i++;
+      continue;
+    }
+    if (ch === '#') {
       const nl = sql.indexOf('\n', i);
       i = nl < 0 ? n : nl + 1;
-    } else if (ch === '/' && sql[i + 1] === '*') {
-      const e = sql.indexOf('*/', i + 2);
-      i = e < 0 ? n : e + 2;
-    } else if (/[A-Za-z_]/.test(ch)) {
-      let j = i + 1;
-      while (j < n && /[A-Za-z0-9_]/.test(sql[j]!)) j++;
-      words.push({ text: sql.slice(i, j), start: i, end: j });
-      i = j;
-    } else if (/\s|;/.test(ch)) i++;
-    else {
-      words.push({ text: '', start: i, end: i + 1 });
-      i++;
+      continue;
     }
+    const after = skipComment(sql, i);
+    if (after !== i) {
+      i = after;
+      continue;
+    }
+    const start = i;
+    if (ch === "'" || ch === '"' || ch === '`') {
+      i++;
+      while (i < n) {
+        const c = sql[i]!;
+        if (c === '\\') i += 2;
+        else if (c === ch && sql[i + 1] === ch) i += 2;
+        else if (c === ch) {
+          i++;
+          break;
+        } else i++;
+      }
+      toks.push({ start, end: Math.min(i, n), kind: 'quoted', depth });
+      continue;
+    }
+    if (/[\w$]/.test(ch)) {
+      while (i < n && /[\w$]/.test(sql[i]!)) i++;
+      toks.push({ start, end: i, kind: 'word', depth });
+      // INSERT … FORMAT name: what follows is data.
+      const k = toks.length;
+      if (k >= 2 && depth === 0 && word(toks[0], 'INSERT') && word(toks[k - 2], 'FORMAT') && toks[k - 2]!.depth === 0) return { toks, dataAt: i };
+      continue;
+    }
+    if (ch === '(' || ch === '[') depth++;
+    toks.push({ start, end: i + 1, kind: 'punct', depth: ch === ')' || ch === ']' ? depth - 1 : depth });
+    if (ch === ')' || ch === ']') depth = Math.max(0, depth - 1);
+    i++;
   }
-  const name = words[words.length - 1];
-  const kw = words[words.length - 2];
-  if (!name || !kw || kw.text.toUpperCase() !== 'FORMAT' || name.text === '') return undefined;
-  return { name: name.text, start: kw.start, end: name.end };
+  return { toks, dataAt: -1 };
+}
+
+export function tokText(sql: string, t: Tok | undefined): string {
+  return t ? sql.slice(t.start, t.end) : '';
+}
+
+/** The tokens without the `;` that end them. */
+export function withoutTrailingSemicolons(sql: string, toks: Tok[]): Tok[] {
+  let k = toks.length;
+  while (k && toks[k - 1]!.kind === 'punct' && sql[toks[k - 1]!.start] === ';') k--;
+  return toks.slice(0, k);
+}
+
+/**
+ * A trailing `FORMAT <name>` clause (before any final `;`, whitespace or comments): the name and
+ * the span of the clause. None in an INSERT with inline data, inside brackets, strings or comments.
+ */
+export function trailingFormatClause(sql: string, scan = scanSql(sql)): { name: string; start: number; end: number } | undefined {
+  if (scan.dataAt >= 0) return undefined;
+  const toks = withoutTrailingSemicolons(sql, scan.toks);
+  const name = toks.at(-1);
+  const kw = toks.at(-2);
+  if (!name || !kw || kw.depth !== 0 || name.kind !== 'word' || kw.kind !== 'word' || tokText(sql, kw).toUpperCase() !== 'FORMAT') return undefined;
+  return { name: tokText(sql, name), start: kw.start, end: name.end };
 }
 
 /** `sql` with its trailing FORMAT clause (if any) naming `format` instead. */

@@ -59,7 +59,7 @@ import { Writer } from '../core/io/writer.js';
 import { BlockDecoder, decodeNative } from '../core/native/reader.js';
 import { prepareBlock, writeBlock } from '../core/native/writer.js';
 import { bindQueryParams, quoteIdentifier, quoteString, type ParamValue } from '../core/protocol/params.js';
-import { quoteTable, untilStopped } from './common.js';
+import { quoteTable, scanSql, tokText, trailingFormatClause, untilStopped, withoutTrailingSemicolons, type Scan } from './common.js';
 
 // ---------------------------------------------------------------- the chdb module (typed loosely)
 
@@ -157,78 +157,6 @@ function definedSettings(s?: Settings): [string, string | number | boolean | big
 
 // ---------------------------------------------------------------- statement scanning
 
-interface Tok {
-  start: number;
-  end: number;
-  /** word (keyword, identifier, number), quoted (string or quoted identifier), or one punctuation character */
-  kind: 'word' | 'quoted' | 'punct';
-  depth: number;
-}
-
-interface Scan {
-  toks: Tok[];
-  /** INSERT … FORMAT name: where its inline data starts (not tokenized), else -1. */
-  dataAt: number;
-}
-
-/** The statement's tokens, outside comments and whitespace (quotes, escapes and brackets respected). */
-export function scanSql(sql: string): Scan {
-  const toks: Tok[] = [];
-  let depth = 0;
-  let i = 0;
-  const n = sql.length;
-  const word = (t: Tok | undefined, w: string): boolean => t?.kind === 'word' && sql.slice(t.start, t.end).toUpperCase() === w;
-  while (i < n) {
-    const ch = sql[i]!;
-    if (/\s/.test(ch)) {
-      i++;
-      continue;
-    }
-    if (ch === '-' && sql[i + 1] === '-') {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? n : nl + 1;
-      continue;
-    }
-    if (ch === '/' && sql[i + 1] === '*') {
-      const e = sql.indexOf('*/', i + 2);
-      i = e < 0 ? n : e + 2;
-      continue;
-    }
-    const start = i;
-    if (ch === "'" || ch === '"' || ch === '`') {
-      i++;
-      while (i < n) {
-        const c = sql[i]!;
-        if (c === '\\') i += 2;
-        else if (c === ch && sql[i + 1] === ch) i += 2;
-        else if (c === ch) {
-          i++;
-          break;
-        } else i++;
-      }
-      toks.push({ start, end: Math.min(i, n), kind: 'quoted', depth });
-      continue;
-    }
-    if (/[\w$]/.test(ch)) {
-      while (i < n && /[\w$]/.test(sql[i]!)) i++;
-      toks.push({ start, end: i, kind: 'word', depth });
-      // INSERT … FORMAT name: what follows is data.
-      const k = toks.length;
-      if (k >= 2 && depth === 0 && word(toks[0], 'INSERT') && word(toks[k - 2], 'FORMAT') && toks[k - 2]!.depth === 0) return { toks, dataAt: i };
-      continue;
-    }
-    if (ch === '(' || ch === '[') depth++;
-    toks.push({ start, end: i + 1, kind: 'punct', depth: ch === ')' || ch === ']' ? depth - 1 : depth });
-    if (ch === ')' || ch === ']') depth = Math.max(0, depth - 1);
-    i++;
-  }
-  return { toks, dataAt: -1 };
-}
-
-function tokText(sql: string, t: Tok | undefined): string {
-  return t ? sql.slice(t.start, t.end) : '';
-}
-
 /** Reject a second statement after `;` (the servers' code 62), as TCP and HTTP do. */
 export function checkSingleStatement(sql: string, scan = scanSql(sql)): void {
   const { toks } = scan;
@@ -249,14 +177,9 @@ export function checkSingleStatement(sql: string, scan = scanSql(sql)): void {
  */
 export function splitTail(sql: string, dropFormat: boolean, scan = scanSql(sql)): { sql: string; format?: string } {
   if (scan.dataAt >= 0) return { sql };
-  const toks = scan.toks.slice();
-  while (toks.length && toks[toks.length - 1]!.kind === 'punct' && sql[toks[toks.length - 1]!.start] === ';') toks.pop();
-  const k = toks.length;
-  const last = toks[k - 1];
-  const prev = toks[k - 2];
-  if (dropFormat && last && prev && prev.depth === 0 && last.kind === 'word' && prev.kind === 'word' && tokText(sql, prev).toUpperCase() === 'FORMAT') {
-    return { sql: sql.slice(0, prev.start).replace(/\s+$/, ''), format: tokText(sql, last) };
-  }
+  const f = dropFormat ? trailingFormatClause(sql, scan) : undefined;
+  if (f) return { sql: sql.slice(0, f.start).replace(/\s+$/, ''), format: f.name };
+  const last = withoutTrailingSemicolons(sql, scan.toks).at(-1);
   return { sql: last ? sql.slice(0, last.end) : '' };
 }
 
